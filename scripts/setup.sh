@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# One-time machine set-up shared by scripts/test.sh and scripts/train.sh (idempotent, safe to re-run).
+# - tcmalloc: libtorch under glibc malloc grows RSS ~50 MB per training step (engine-notes §1); tcmalloc keeps it flat.
+# - NuGet restore happens in the dotnet commands themselves; TorchSharp's native loader fix is an MSBuild step
+#   (Directory.Build.targets), so no LD_LIBRARY_PATH is needed.
+set -euo pipefail
+
+TCMALLOC=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
+if [ ! -e "$TCMALLOC" ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+  echo "[setup] installing libtcmalloc-minimal4 (flat memory for long TorchSharp runs)" >&2
+  (apt-get install -y -qq libtcmalloc-minimal4 >/dev/null 2>&1 \
+    || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq libtcmalloc-minimal4 >/dev/null 2>&1)) \
+    || echo "[setup] could not install tcmalloc; continuing with glibc malloc (TinkerFlow trims the heap itself)" >&2
+fi
+if [ -e "$TCMALLOC" ]; then
+  export TINKERFLOW_TCMALLOC="$TCMALLOC"
+fi
+export DOTNET_CLI_TELEMETRY_OPTOUT=1
+export DOTNET_NOLOGO=1
+export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1

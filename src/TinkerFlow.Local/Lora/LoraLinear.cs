@@ -1,0 +1,102 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace TinkerFlow.Local.Lora;
+
+/// <summary>
+/// A frozen linear projection <c>y = x Wᵀ + b</c> that adds a LoRA update <c>scaling · (x Aᵀ) Bᵀ</c> when the
+/// <see cref="LoraAdapter"/> passed to <see cref="forward(Tensor, LoraAdapter?)"/> has weights for this module.
+/// </summary>
+/// <remarks>
+/// <para>Every projection of <see cref="Model.CausalLm"/> is a <see cref="LoraLinear"/>, so one base model serves any
+/// number of adapters: the adapter travels with the forward call instead of being injected into the module tree, and
+/// with no adapter (or one that does not target this module) the layer is exactly the base linear.</para>
+/// <para>Its state-dict entries are <c>weight</c> [out, in] and optional <c>bias</c> [out], the keys of the
+/// <c>nn.Linear</c> it wraps, so checkpoint keys such as <c>model.layers.0.self_attn.q_proj.weight</c> are unchanged.
+/// A tied <c>lm_head</c> shares the embedding's weight and registers nothing.</para>
+/// </remarks>
+internal sealed class LoraLinear : nn.Module<Tensor, Tensor>
+{
+    private readonly Linear? _base;
+
+    /// <summary>Wraps a new <c>nn.Linear(inFeatures, outFeatures, hasBias)</c> with TorchSharp's default initialisation.</summary>
+    public LoraLinear(long inFeatures, long outFeatures, bool hasBias) : base(nameof(LoraLinear))
+    {
+        _base = nn.Linear(inFeatures, outFeatures, hasBias);
+        Weight = _base.weight!;
+        Bias = _base.bias;
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        // Registered by hand (not RegisterComponents) so the keys are the wrapped Linear's own: weight, bias.
+        register_parameter("weight", Weight);
+        if (Bias is not null)
+        {
+            register_parameter("bias", Bias);
+        }
+    }
+
+    /// <summary>
+    /// Uses <paramref name="sharedWeight"/> [out, in] (registered by another module, e.g. a tied embedding) without
+    /// registering it again, so the state dict holds it once.
+    /// </summary>
+    public LoraLinear(Parameter sharedWeight) : base(nameof(LoraLinear))
+    {
+        Weight = sharedWeight;
+        OutFeatures = sharedWeight.shape[0];
+        InFeatures = sharedWeight.shape[1];
+        IsWeightShared = true;
+    }
+
+    /// <summary>The base weight. [out, in] float32</summary>
+    public Parameter Weight { get; }
+
+    /// <summary>The base bias, if any. [out] float32</summary>
+    public Parameter? Bias { get; }
+
+    /// <summary>Input width.</summary>
+    public long InFeatures { get; }
+
+    /// <summary>Output width.</summary>
+    public long OutFeatures { get; }
+
+    /// <summary>True if <see cref="Weight"/> belongs to another module (tied embeddings).</summary>
+    public bool IsWeightShared { get; }
+
+    /// <summary>
+    /// This module's path in the model, e.g. <c>model.layers.0.self_attn.q_proj</c>; set by the owning model and used
+    /// as the adapter lookup key.
+    /// </summary>
+    public string ModulePath { get; internal set; } = "";
+
+    /// <summary>The base projection only. x: [..., in] → [..., out]</summary>
+    public override Tensor forward(Tensor x) => nn.functional.linear(x, Weight, Bias);
+
+    /// <summary>
+    /// The base projection plus <paramref name="adapter"/>'s update for this module, if it has one.
+    /// x: [..., in] float32 → [..., out] float32.
+    /// </summary>
+    public Tensor forward(Tensor x, LoraAdapter? adapter)
+    {
+        if (adapter is null || !adapter.TryGetWeights(ModulePath, out var a, out var b))
+        {
+            return forward(x);
+        }
+
+        using var scope = torch.NewDisposeScope();
+        var y = nn.functional.linear(x, Weight, Bias);                      // (..., out)
+        var down = nn.functional.linear(x, a);                              // (..., r)
+        var up = nn.functional.linear(down, b);                             // (..., out)
+        return (y + up * adapter.Scaling).MoveToOuterDisposeScope();        // (..., out)
+    }
+
+    /// <summary>Disposes the wrapped linear (a shared weight is left to its owner).</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _base?.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}

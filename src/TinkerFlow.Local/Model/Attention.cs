@@ -1,0 +1,100 @@
+using TinkerFlow.Local.Lora;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TinkerFlow.Local.Model;
+
+/// <summary>
+/// Multi-head self-attention with grouped-query heads (K/V heads repeated to match query heads), RoPE, and Qwen3's
+/// optional per-head RMSNorm on queries and keys (applied before RoPE).
+/// </summary>
+internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
+{
+    private readonly int _layerIndex;
+    private readonly int _heads;
+    private readonly int _kvHeads;
+    private readonly int _headDim;
+
+    /// <summary>Query projection. [H·D, C]</summary>
+    public LoraLinear q_proj;
+
+    /// <summary>Key projection. [Hkv·D, C]</summary>
+    public LoraLinear k_proj;
+
+    /// <summary>Value projection. [Hkv·D, C]</summary>
+    public LoraLinear v_proj;
+
+    /// <summary>Output projection. [C, H·D]</summary>
+    public LoraLinear o_proj;
+
+    /// <summary>Qwen3 only: RMSNorm over each query head. [D]</summary>
+    public RmsNorm? q_norm;
+
+    /// <summary>Qwen3 only: RMSNorm over each key head. [D]</summary>
+    public RmsNorm? k_norm;
+
+    /// <summary>Builds layer <paramref name="layerIndex"/>'s attention for <paramref name="config"/>.</summary>
+    public Attention(TransformerConfig config, int layerIndex) : base(nameof(Attention))
+    {
+        _layerIndex = layerIndex;
+        _heads = config.NumAttentionHeads;
+        _kvHeads = config.NumKeyValueHeads;
+        _headDim = config.HeadDim;
+        q_proj = new LoraLinear(config.HiddenSize, _heads * _headDim, config.AttentionBias);
+        k_proj = new LoraLinear(config.HiddenSize, _kvHeads * _headDim, config.AttentionBias);
+        v_proj = new LoraLinear(config.HiddenSize, _kvHeads * _headDim, config.AttentionBias);
+        o_proj = new LoraLinear(_heads * _headDim, config.HiddenSize, config.AttentionBias);
+        if (config.UseQkNorm)
+        {
+            q_norm = new RmsNorm(_headDim, config.RmsNormEps);
+            k_norm = new RmsNorm(_headDim, config.RmsNormEps);
+        }
+        RegisterComponents();
+    }
+
+    /// <summary>x: [B, T, C] float32 → [B, T, C] float32.</summary>
+    public override Tensor forward(Tensor x, AttentionContext context)
+    {
+        using var scope = torch.NewDisposeScope();
+        long batch = x.shape[0], time = x.shape[1];
+        var adapter = context.Adapter;
+
+        var q = q_proj.forward(x, adapter).view(batch, time, _heads, _headDim);      // (B, T, H, D)
+        var k = k_proj.forward(x, adapter).view(batch, time, _kvHeads, _headDim);    // (B, T, Hkv, D)
+        var v = v_proj.forward(x, adapter).view(batch, time, _kvHeads, _headDim);    // (B, T, Hkv, D)
+        if (q_norm is not null && k_norm is not null)
+        {
+            q = q_norm.forward(q);                                                   // (B, T, H, D)
+            k = k_norm.forward(k);                                                   // (B, T, Hkv, D)
+        }
+
+        q = RotaryEmbedding.Apply(q.transpose(1, 2), context.Cos, context.Sin);      // (B, H, T, D)
+        k = RotaryEmbedding.Apply(k.transpose(1, 2), context.Cos, context.Sin);      // (B, Hkv, T, D)
+        v = v.transpose(1, 2);                                                       // (B, Hkv, T, D)
+        if (context.Cache is { } cache)
+        {
+            (k, v) = cache.Append(_layerIndex, k, v);                                // (B, Hkv, S, D)
+        }
+
+        k = RepeatKv(k);                                                             // (B, H, S, D)
+        v = RepeatKv(v);                                                             // (B, H, S, D)
+        var y = context.Mask is null
+            ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true)    // (B, H, T, D)
+            : nn.functional.scaled_dot_product_attention(q, k, v, context.Mask);     // (B, H, T, D)
+        y = y.transpose(1, 2).reshape(batch, time, _heads * _headDim);              // (B, T, H·D)
+        return o_proj.forward(y, adapter).MoveToOuterDisposeScope();                 // (B, T, C)
+    }
+
+    private Tensor RepeatKv(Tensor kv)
+    {
+        int groups = _heads / _kvHeads;
+        if (groups == 1)
+        {
+            return kv;
+        }
+        long batch = kv.shape[0], length = kv.shape[2];
+        return kv.unsqueeze(2)                                                       // (B, Hkv, 1, S, D)
+            .expand(batch, _kvHeads, groups, length, _headDim)                      // (B, Hkv, G, S, D)
+            .reshape(batch, _heads, length, _headDim);                              // (B, H, S, D)
+    }
+}

@@ -1,0 +1,17 @@
+namespace TinkerFlow.Types;
+
+/// <summary>
+/// Result of forward / forward_backward: <c>{"loss_fn_output_type":str,"loss_fn_outputs":[{name:TensorData}],"metrics":{str:float}}</c>.
+/// Per datum, <c>logprobs</c> (float32 [N]) and usually <c>elementwise_loss</c>; metric keys are <c>name:reduction</c>.
+/// </summary>
+public sealed record ForwardBackwardOutput
+{
+    /// <summary>Informational record class name (<c>loss_fn_output_type</c>), e.g. <c>"ArrayRecord"</c>.</summary>
+    public required string LossFnOutputType { get; init; }
+
+    /// <summary>One dictionary of output tensors per datum, in request order (<c>loss_fn_outputs</c>).</summary>
+    public required IReadOnlyList<IReadOnlyDictionary<string, TensorData>> LossFnOutputs { get; init; }
+
+    /// <summary>Metrics (<c>metrics</c>), keys with exactly one colon, e.g. <c>loss:sum</c>.</summary>
+    public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
+}
