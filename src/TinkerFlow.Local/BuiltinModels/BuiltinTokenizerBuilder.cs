@@ -90,7 +90,7 @@ internal static class BuiltinTokenizerBuilder
             vocabulary.Add(l + r);
         }
 
-        return Write(writer =>
+        string json = Write(writer =>
         {
             writer.WriteString("version", "1.0");
             writer.WriteNull("truncation");
@@ -143,15 +143,14 @@ internal static class BuiltinTokenizerBuilder
             }
 
             writer.WriteEndObject();
-            writer.WriteStartArray("merges");
-            foreach ((string left, string right) in merges)
-            {
-                writer.WriteRawValue(JsonSerializer.Serialize(new[] { left, right }, s_compact));
-            }
-
-            writer.WriteEndArray();
+            writer.WriteString("merges", MergesPlaceholder);
             writer.WriteEndObject();
         });
+
+        // Utf8JsonWriter would spread each pair over four lines; write one pair per line instead.
+        string pairs = string.Join(",\n", merges.Select(m =>
+            $"      [{JsonSerializer.Serialize(m.Left, s_compact)}, {JsonSerializer.Serialize(m.Right, s_compact)}]"));
+        return json.Replace($"\"{MergesPlaceholder}\"", "[\n" + pairs + "\n    ]", StringComparison.Ordinal);
     }
 
     /// <summary>The Hugging Face <c>tokenizer_config.json</c> (eos <c>&lt;|im_end|&gt;</c>, pad <c>&lt;|endoftext|&gt;</c>, ChatML template).</summary>
@@ -187,7 +186,8 @@ internal static class BuiltinTokenizerBuilder
             writer.WriteStringValue("Qwen3ForCausalLM");
             writer.WriteEndArray();
             writer.WriteBoolean("attention_bias", false);
-            writer.WriteNumber("attention_dropout", 0.0);
+            writer.WritePropertyName("attention_dropout");
+            writer.WriteRawValue("0.0");
             writer.WriteNull("bos_token_id");
             writer.WriteNumber("eos_token_id", firstAdded + 2);
             writer.WriteNumber("pad_token_id", firstAdded);
@@ -216,6 +216,8 @@ internal static class BuiltinTokenizerBuilder
             writer.WriteNumber("vocab_size", ModelVocabSize);
         });
     }
+
+    private const string MergesPlaceholder = "@merges@";
 
     private static readonly JsonSerializerOptions s_compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 

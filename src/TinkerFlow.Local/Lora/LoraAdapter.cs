@@ -124,7 +124,8 @@ internal sealed partial class LoraAdapter : IDisposable
 
     /// <summary>
     /// Folds the adapter into a Hugging Face state dict for export: each targeted <c>{path}.weight</c> entry is replaced
-    /// by a new tensor <c>W + scaling · B A</c>. The input tensors are never written to (they may be the live base weights).
+    /// by a new tensor <c>W + scaling · B A</c>. The input tensors are never written to (they may be the live base weights,
+    /// e.g. from <c>model.state_dict()</c>); the new tensors join the current dispose scope.
     /// </summary>
     /// <returns>
     /// True if <c>lm_head</c> was adapted while the dict had no <c>lm_head.weight</c> (tied embeddings): a separate
@@ -153,7 +154,7 @@ internal sealed partial class LoraAdapter : IDisposable
 
             using var delta = Delta(path);
             using var noGrad = torch.no_grad();
-            stateDict[key] = (weight.to(ScalarType.Float32) + delta).to(weight.dtype).DetachFromDisposeScope();
+            stateDict[key] = (weight.to(ScalarType.Float32) + delta).to(weight.dtype);
         }
         return untied;
     }

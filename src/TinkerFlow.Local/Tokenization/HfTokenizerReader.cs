@@ -62,7 +62,7 @@ internal static class HfTokenizerReader
     /// <param name="configJson">UTF-8 <c>tokenizer_config.json</c> content, or null.</param>
     /// <param name="configSource">Its path or resource name, for messages.</param>
     public static HfTokenizerDefinition Parse(
-        ReadOnlyMemory<byte> tokenizerJson, string source, ReadOnlyMemory<byte>? configJson, string? configSource)
+        byte[] tokenizerJson, string source, byte[]? configJson, string? configSource)
     {
         using JsonDocument document = ParseDocument(tokenizerJson, source);
         JsonElement root = document.RootElement;
@@ -81,10 +81,10 @@ internal static class HfTokenizerReader
         CheckDecoder(Optional(root, "decoder"), source);
 
         string? eos = null, bos = null, pad = null, template = null;
-        if (configJson is { } config)
+        if (configJson is not null)
         {
             configSource ??= "tokenizer_config.json";
-            using JsonDocument configDocument = ParseDocument(config, configSource);
+            using JsonDocument configDocument = ParseDocument(configJson, configSource);
             JsonElement configRoot = configDocument.RootElement;
             if (configRoot.ValueKind != JsonValueKind.Object)
             {

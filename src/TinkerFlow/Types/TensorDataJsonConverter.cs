@@ -16,7 +16,8 @@ internal sealed class TensorDataJsonConverter : JsonConverter<TensorData>
             throw new JsonException($"tensor_data must be a JSON object, got {reader.TokenType}.");
         }
 
-        Utf8JsonReader? dataStart = null;
+        var hasData = false;
+        var dataStart = default(Utf8JsonReader);
         TensorDType? dtype = null;
         long[]? shape = null, crow = null, col = null;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
@@ -27,6 +28,7 @@ internal sealed class TensorDataJsonConverter : JsonConverter<TensorData>
             {
                 case "data":
                     dataStart = reader;
+                    hasData = true;
                     reader.Skip();
                     break;
                 case "dtype":
@@ -51,7 +53,7 @@ internal sealed class TensorDataJsonConverter : JsonConverter<TensorData>
             }
         }
 
-        if (dataStart is null)
+        if (!hasData)
         {
             throw new JsonException("tensor_data.data is missing.");
         }
@@ -61,7 +63,7 @@ internal sealed class TensorDataJsonConverter : JsonConverter<TensorData>
             throw new JsonException("tensor_data.dtype is missing.");
         }
 
-        var data = dataStart.Value;
+        var data = dataStart;
         try
         {
             return dtype == TensorDType.Int64

@@ -68,7 +68,17 @@ internal sealed class FakeBackend : TinkerBackend
         var id = $"req-{Interlocked.Increment(ref _requestCounter)}";
         if (!HoldResults)
         {
-            return new BackendOperation<T>(id, Task.FromResult(result()));
+            Task<T> task;
+            try
+            {
+                task = Task.FromResult(result());
+            }
+            catch (Exception ex)
+            {
+                task = Task.FromException<T>(ex);
+            }
+
+            return new BackendOperation<T>(id, task);
         }
 
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -1,7 +1,10 @@
-// Regenerates reference-ids.json with the Hugging Face `tokenizers` library (Rust, Node binding).
+// Writes the reference-ids.json fixtures with the Hugging Face `tokenizers` library (Rust, Node binding 0.23.2):
 //   mkdir /tmp/hf && cd /tmp/hf && npm install tokenizers@0.23.2
-//   gunzip -c <this folder>/tokenizer.json.gz > /tmp/hf/tokenizer.json
-//   NODE_PATH=/tmp/hf/node_modules node <this folder>/make-reference.js /tmp/hf/tokenizer.json > <this folder>/reference-ids.json
+//   gunzip -c qwen3/tokenizer.json.gz > /tmp/hf/qwen3.json
+//   NODE_PATH=/tmp/hf/node_modules node make-reference.js /tmp/hf/qwen3.json > qwen3/reference-ids.json
+//   NODE_PATH=/tmp/hf/node_modules node make-reference.js \
+//     ../../../../src/TinkerFlow.Local/BuiltinModels/tiny-qwen3/tokenizer.json > tiny-qwen3/reference-ids.json
+// (paths relative to this folder, tests/TinkerFlow.Local.Tests/Fixtures/tokenizers/).
 const { Tokenizer } = require('tokenizers');
 
 const texts = [

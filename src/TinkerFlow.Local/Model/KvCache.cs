@@ -1,0 +1,128 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TinkerFlow.Local.Model;
+
+/// <summary>
+/// Keys and values of every layer for a batch of sequences decoded together, so each new token costs one
+/// position of compute. Create it with <see cref="CausalLm.CreateCache"/> and pass it to every forward call.
+/// </summary>
+/// <remarks>
+/// <para>The cache owns its tensors: they are detached from every dispose scope when allocated and freed by
+/// <see cref="Dispose"/>, so they outlive the per-step scopes of the sampler. Storage grows by doubling.</para>
+/// <para>Columns are time steps shared by the whole batch; <see cref="ValidMask"/> records which columns hold a real
+/// token for each row, so a right-padded prompt batch can be prefilled at once and then decoded one token per step
+/// (rows' positions advance only over their real tokens).</para>
+/// <para>Inference only: values are stored without autograd history (gradients do not flow through the cache).</para>
+/// </remarks>
+internal sealed class KvCache : IDisposable
+{
+    private readonly Tensor?[] _keys;
+    private readonly Tensor?[] _values;
+    private readonly long[] _lengths;
+    private Tensor? _valid;
+    private bool _disposed;
+
+    /// <summary>An empty cache for <paramref name="numLayers"/> layers and <paramref name="batchSize"/> sequences.</summary>
+    public KvCache(int numLayers, long batchSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(numLayers);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        NumLayers = numLayers;
+        BatchSize = batchSize;
+        _keys = new Tensor?[numLayers];
+        _values = new Tensor?[numLayers];
+        _lengths = new long[numLayers];
+    }
+
+    /// <summary>Number of layers.</summary>
+    public int NumLayers { get; }
+
+    /// <summary>Number of sequences (rows) in the batch.</summary>
+    public long BatchSize { get; }
+
+    /// <summary>Number of cached columns (time steps), padding included.</summary>
+    public long Length => _valid?.shape[1] ?? 0;
+
+    /// <summary>
+    /// Which cached columns hold a real token for each row. [B, Length] bool, or null while empty.
+    /// Owned by the cache: do not dispose.
+    /// </summary>
+    public Tensor? ValidMask => _valid;
+
+    /// <summary>
+    /// Appends one layer's new keys and values and returns everything cached for that layer.
+    /// k, v: [B, Hkv, T, D] → [B, Hkv, S, D] views of the cache's storage (S = previous length + T).
+    /// </summary>
+    public (Tensor Keys, Tensor Values) Append(int layer, Tensor k, Tensor v)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfNegative(layer);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layer, NumLayers);
+        if (k.shape[0] != BatchSize)
+        {
+            throw new ArgumentException($"the cache holds {BatchSize} sequences but the keys have {k.shape[0]} rows.", nameof(k));
+        }
+
+        long start = _lengths[layer];
+        long count = k.shape[2];
+        using (torch.no_grad())
+        {
+            _keys[layer] = Reserve(_keys[layer], k, start, start + count);
+            _values[layer] = Reserve(_values[layer], v, start, start + count);
+            _keys[layer]!.narrow(2, start, count).copy_(k);
+            _values[layer]!.narrow(2, start, count).copy_(v);
+        }
+        _lengths[layer] = start + count;
+        return (_keys[layer]!.narrow(2, 0, start + count), _values[layer]!.narrow(2, 0, start + count));
+    }
+
+    /// <summary>Records which of the just-appended columns are real tokens. newValid: [B, T] bool.</summary>
+    public void AppendValid(Tensor newValid)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var scope = torch.NewDisposeScope();
+        var valid = newValid.to(ScalarType.Bool);
+        var combined = _valid is null ? valid.clone() : torch.cat([_valid, valid], 1);      // (B, S)
+        _valid?.Dispose();
+        _valid = combined.DetachFromDisposeScope();
+    }
+
+    /// <summary>Frees every cached tensor.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        for (int i = 0; i < NumLayers; i++)
+        {
+            _keys[i]?.Dispose();
+            _values[i]?.Dispose();
+            _keys[i] = _values[i] = null;
+        }
+        _valid?.Dispose();
+        _valid = null;
+    }
+
+    private static Tensor Reserve(Tensor? storage, Tensor like, long used, long needed)
+    {
+        long capacity = storage?.shape[2] ?? 0;
+        if (needed <= capacity)
+        {
+            return storage!;
+        }
+        long newCapacity = Math.Max(needed, Math.Max(16, capacity * 2));
+        var grown = torch.empty([like.shape[0], like.shape[1], newCapacity, like.shape[3]], like.dtype, like.device)
+            .DetachFromDisposeScope();                                                     // (B, Hkv, cap, D)
+        if (storage is not null)
+        {
+            using var old = storage.narrow(2, 0, used);
+            using var target = grown.narrow(2, 0, used);
+            target.copy_(old);
+            storage.Dispose();
+        }
+        return grown;
+    }
+}

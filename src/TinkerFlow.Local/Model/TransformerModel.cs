@@ -1,0 +1,106 @@
+using TinkerFlow.Local.Lora;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace TinkerFlow.Local.Model;
+
+/// <summary>
+/// The decoder stack (Hugging Face's <c>Qwen3Model</c>/<c>LlamaModel</c>): token embedding, layers, final norm.
+/// It is the <c>model.</c> prefix of every checkpoint key.
+/// </summary>
+internal sealed class TransformerModel : nn.Module
+{
+    private readonly RotaryEmbedding _rotary;
+
+    /// <summary>Token embedding. [V, C]</summary>
+    public Embedding embed_tokens;
+
+    /// <summary>The decoder layers.</summary>
+    public ModuleList<DecoderLayer> layers;
+
+    /// <summary>Final norm. [C]</summary>
+    public RmsNorm norm;
+
+    /// <summary>Builds the stack for <paramref name="config"/>.</summary>
+    public TransformerModel(TransformerConfig config) : base(nameof(TransformerModel))
+    {
+        _rotary = new RotaryEmbedding(config);
+        embed_tokens = nn.Embedding(config.VocabSize, config.HiddenSize);
+        layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(i => new DecoderLayer(config, i)).ToArray());
+        norm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// Hidden states after the final norm.
+    /// </summary>
+    /// <param name="inputIds">[B, T] int64 token ids.</param>
+    /// <param name="attentionMask">
+    /// Optional [B, T] (bool or integer, nonzero = real token). Padded positions are never attended to and do not advance
+    /// a row's positions, so right- or left-padded batches give each row the result it would get alone.
+    /// </param>
+    /// <param name="cache">Optional KV cache: its tokens come before <paramref name="inputIds"/>; the new keys and values are appended.</param>
+    /// <param name="adapter">Optional LoRA adapter.</param>
+    /// <returns>[B, T, C] float32.</returns>
+    public Tensor forward(Tensor inputIds, Tensor? attentionMask, KvCache? cache, LoraAdapter? adapter)
+    {
+        if (inputIds.dim() != 2)
+        {
+            throw new ArgumentException($"input_ids must be [batch, seq], got [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
+        }
+        long batch = inputIds.shape[0], time = inputIds.shape[1];
+        if (attentionMask is not null && !attentionMask.shape.SequenceEqual(inputIds.shape))
+        {
+            throw new ArgumentException(
+                $"attention_mask [{string.Join(", ", attentionMask.shape)}] must match input_ids [{batch}, {time}].", nameof(attentionMask));
+        }
+        if (cache is not null && cache.BatchSize != batch)
+        {
+            throw new ArgumentException($"the KV cache holds {cache.BatchSize} sequences but input_ids has {batch} rows.", nameof(cache));
+        }
+
+        using var scope = torch.NewDisposeScope();
+        var device = inputIds.device;
+        Tensor positions;                                                                    // (B, T)
+        Tensor? mask = null;                                                                 // (B, 1, T, S)
+        Tensor? newValid = null;                                                             // (B, T)
+        if (attentionMask is null && cache is null)
+        {
+            positions = torch.arange(time, ScalarType.Int64, device).unsqueeze(0).expand(batch, time);
+        }
+        else
+        {
+            newValid = attentionMask is null
+                ? torch.ones(batch, time, ScalarType.Bool, device)
+                : attentionMask.to(ScalarType.Bool);                                         // (B, T)
+            var pastValid = cache?.ValidMask ?? torch.zeros(batch, 0, ScalarType.Bool, device); // (B, P)
+            long past = pastValid.shape[1];
+            var pastCount = pastValid.sum(1, type: ScalarType.Int64);                         // (B)
+            positions = (pastCount.unsqueeze(1) + newValid.to(ScalarType.Int64).cumsum(1) - 1).clamp_min(0); // (B, T)
+
+            var allValid = torch.cat([pastValid, newValid], 1);                              // (B, S)
+            var queryColumn = (torch.arange(time, ScalarType.Int64, device) + past).unsqueeze(1);   // (T, 1)
+            var keyColumn = torch.arange(past + time, ScalarType.Int64, device).unsqueeze(0);       // (1, S)
+            var causal = keyColumn <= queryColumn;                                           // (T, S)
+            // A query may always see itself, so padded rows stay finite (their outputs are ignored).
+            var self = keyColumn == queryColumn;                                             // (T, S)
+            mask = causal.unsqueeze(0).logical_and(allValid.unsqueeze(1))
+                .logical_or(self.unsqueeze(0))
+                .unsqueeze(1);                                                               // (B, 1, T, S)
+        }
+
+        var (cos, sin) = _rotary.Compute(positions);                                         // (B, 1, T, D)
+        var context = new AttentionContext(cos, sin, mask, cache, adapter);
+        var h = embed_tokens.forward(inputIds);                                              // (B, T, C)
+        foreach (var layer in layers)
+        {
+            h = layer.forward(h, context);                                                   // (B, T, C)
+        }
+        if (cache is not null)
+        {
+            cache.AppendValid(newValid!);
+        }
+        return norm.forward(h).MoveToOuterDisposeScope();                                    // (B, T, C)
+    }
+}
