@@ -90,6 +90,14 @@ internal sealed class LoraLinear : nn.Module<Tensor, Tensor>
         return (y + up * adapter.Scaling).MoveToOuterDisposeScope();        // (..., out)
     }
 
+    /// <summary>
+    /// Does nothing: the parameters were registered by hand in the constructor under the wrapped Linear's own names,
+    /// and the default field scan would add the wrapped module (<c>_base.weight</c>) or a shared weight a second time.
+    /// </summary>
+    protected override void RegisterComponents()
+    {
+    }
+
     /// <summary>Disposes the wrapped linear (a shared weight is left to its owner).</summary>
     protected override void Dispose(bool disposing)
     {

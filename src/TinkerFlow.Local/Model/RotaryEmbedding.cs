@@ -35,6 +35,9 @@ internal sealed class RotaryEmbedding
     /// <summary>Per-head width D.</summary>
     public int HeadDim { get; }
 
+    /// <summary>The inverse frequencies after scaling, one per rotated pair. [D/2]</summary>
+    public IReadOnlyList<float> InverseFrequencies => _invFreq;
+
     /// <summary>
     /// Cosines and sines for the given positions. positions: [B, T] int64 → cos, sin: [B, 1, T, D] float32,
     /// shaped to broadcast over heads.

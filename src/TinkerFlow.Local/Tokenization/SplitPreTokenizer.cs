@@ -14,9 +14,6 @@ internal sealed class SplitPreTokenizer : PreTokenizer
     /// <summary>Creates a pre-tokenizer that applies the patterns in order.</summary>
     public SplitPreTokenizer(IReadOnlyList<Regex> patterns) => _patterns = [.. patterns];
 
-    /// <summary>The number of regex passes.</summary>
-    public int PatternCount => _patterns.Length;
-
     /// <inheritdoc />
     public override IEnumerable<(int Offset, int Length)> PreTokenize(string text) =>
         string.IsNullOrEmpty(text) ? [] : Split(text);

@@ -15,6 +15,22 @@ public sealed record AdamParams
     private readonly double _weightDecay;
     private readonly double _gradClipNorm;
 
+    /// <summary>Creates parameters with the SDK defaults; set properties to override.</summary>
+    public AdamParams()
+    {
+    }
+
+    // System.Text.Json source generation resets init-only properties that are missing from the JSON to default(T)
+    // (dotnet/runtime#84484); deserialisation goes through this constructor so missing fields keep the SDK defaults.
+    [JsonConstructor]
+    internal AdamParams(double learningRate = 1e-4, double beta1 = 0.9, double beta2 = 0.95, double eps = 1e-12)
+    {
+        LearningRate = learningRate;
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Eps = eps;
+    }
+
     /// <summary>Learning rate (<c>learning_rate</c>), default 1e-4; must be &gt;= 0.</summary>
     public double LearningRate
     {

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace TinkerFlow.Types;
 
 /// <summary>
@@ -6,6 +8,39 @@ namespace TinkerFlow.Types;
 /// </summary>
 public sealed record ClientConfigResponse
 {
+    /// <summary>Creates a response holding the SDK defaults; set properties to override.</summary>
+    public ClientConfigResponse()
+    {
+    }
+
+    // System.Text.Json source generation resets init-only properties that are missing from the JSON to default(T)
+    // (dotnet/runtime#84484); deserialisation goes through this constructor so missing flags keep the SDK defaults.
+    [JsonConstructor]
+    internal ClientConfigResponse(
+        string? credentialDefaultSource = "api_key",
+        long sampleDispatchBytesSemaphoreSize = 10_485_760,
+        long inflightResponseBytesSemaphoreSize = 52_428_800,
+        bool parallelFwdbwdChunks = true,
+        int billingExceptionMaxPauseDurationSec = 3600,
+        bool usePyqwestTransport = true,
+        bool sampleEnableStuckDetection = true,
+        int sampleMaxConcurrentRequests = 2000,
+        int fwdbwdMaxChunkLen = 1024,
+        long fwdbwdMaxChunkBytesCount = 5_000_000,
+        long fwdbwdDispatchBytesSemaphoreSize = 50_000_000)
+    {
+        CredentialDefaultSource = credentialDefaultSource ?? "api_key";
+        SampleDispatchBytesSemaphoreSize = sampleDispatchBytesSemaphoreSize;
+        InflightResponseBytesSemaphoreSize = inflightResponseBytesSemaphoreSize;
+        ParallelFwdbwdChunks = parallelFwdbwdChunks;
+        BillingExceptionMaxPauseDurationSec = billingExceptionMaxPauseDurationSec;
+        UsePyqwestTransport = usePyqwestTransport;
+        SampleEnableStuckDetection = sampleEnableStuckDetection;
+        SampleMaxConcurrentRequests = sampleMaxConcurrentRequests;
+        FwdbwdMaxChunkLen = fwdbwdMaxChunkLen;
+        FwdbwdMaxChunkBytesCount = fwdbwdMaxChunkBytesCount;
+        FwdbwdDispatchBytesSemaphoreSize = fwdbwdDispatchBytesSemaphoreSize;
+    }
     /// <summary>Exchange the credential for a JWT at <c>/api/v1/auth/token</c> (<c>pjwt_auth_enabled</c>), default false.</summary>
     public bool PjwtAuthEnabled { get; init; }
 

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace TinkerFlow.Types;
 
 /// <summary>
@@ -5,6 +7,20 @@ namespace TinkerFlow.Types;
 /// </summary>
 public sealed record CreateSessionRequest
 {
+    /// <summary>Creates a request with no tags and empty metadata; set <see cref="SdkVersion"/>.</summary>
+    public CreateSessionRequest()
+    {
+    }
+
+    // System.Text.Json source generation resets init-only properties that are missing from the JSON to default(T)
+    // (dotnet/runtime#84484); deserialisation goes through this constructor so missing fields keep the SDK defaults.
+    [JsonConstructor]
+    internal CreateSessionRequest(IReadOnlyList<string>? tags = null, IReadOnlyDictionary<string, string>? userMetadata = null)
+    {
+        Tags = tags ?? [];
+        UserMetadata = userMetadata ?? new Dictionary<string, string>();
+    }
+
     /// <summary>Session tags (<c>tags</c>), always written (empty by default).</summary>
     public IReadOnlyList<string> Tags { get; init; } = [];
 

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace TinkerFlow.Types;
 
 /// <summary>
@@ -6,6 +8,17 @@ namespace TinkerFlow.Types;
 /// </summary>
 public sealed record ForwardBackwardOutput
 {
+    /// <summary>Creates an output; set <see cref="LossFnOutputType"/> and <see cref="LossFnOutputs"/>.</summary>
+    public ForwardBackwardOutput()
+    {
+    }
+
+    // System.Text.Json source generation resets init-only properties that are missing from the JSON to default(T)
+    // (dotnet/runtime#84484); deserialisation goes through this constructor so missing fields keep the SDK defaults.
+    [JsonConstructor]
+    internal ForwardBackwardOutput(IReadOnlyDictionary<string, double>? metrics = null) =>
+        Metrics = metrics ?? new Dictionary<string, double>();
+
     /// <summary>Informational record class name (<c>loss_fn_output_type</c>), e.g. <c>"ArrayRecord"</c>.</summary>
     public required string LossFnOutputType { get; init; }
 

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace TinkerFlow.Types;
 
 /// <summary>
@@ -11,6 +13,23 @@ public sealed record LoraConfig
     private readonly bool _trainUnembed = true;
     private readonly bool _trainMlp = true;
     private readonly bool _trainAttn = true;
+
+    /// <summary>Creates a config with the SDK defaults (rank 32, all layers trained).</summary>
+    public LoraConfig()
+    {
+    }
+
+    // System.Text.Json source generation resets init-only properties that are missing from the JSON to default(T)
+    // (dotnet/runtime#84484); deserialisation goes through this constructor so missing fields keep the SDK defaults.
+    [JsonConstructor]
+    internal LoraConfig(int rank = 32, bool trainUnembed = true, bool trainMlp = true, bool trainAttn = true)
+    {
+        Rank = rank;
+        CheckAnyTrained(trainUnembed, trainMlp, trainAttn);
+        _trainUnembed = trainUnembed;
+        _trainMlp = trainMlp;
+        _trainAttn = trainAttn;
+    }
 
     /// <summary>Adapter rank (<c>rank</c>), default 32; must be &gt;= 1.</summary>
     public int Rank

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace TinkerFlow.Types;
 
 /// <summary>
@@ -9,6 +11,16 @@ public sealed record SampleRequest
     private readonly int _numSamples = 1;
     private readonly string? _modelPath;
     private readonly int _topkPromptLogprobs;
+
+    /// <summary>Creates a request; set <see cref="Prompt"/> and <see cref="SamplingParams"/>.</summary>
+    public SampleRequest()
+    {
+    }
+
+    // System.Text.Json source generation resets init-only properties that are missing from the JSON to default(T)
+    // (dotnet/runtime#84484); deserialisation goes through this constructor so missing fields keep the SDK defaults.
+    [JsonConstructor]
+    internal SampleRequest(int numSamples = 1) => NumSamples = numSamples;
 
     /// <summary>Number of completions (<c>num_samples</c>), default 1; must be &gt;= 1.</summary>
     public int NumSamples

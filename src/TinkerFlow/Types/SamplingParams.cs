@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace TinkerFlow.Types;
 
 /// <summary>
@@ -10,6 +12,21 @@ public sealed record SamplingParams
     private readonly double _temperature = 1;
     private readonly int _topK = -1;
     private readonly double _topP = 1;
+
+    /// <summary>Creates parameters with the SDK defaults (temperature 1, no top-k / top-p limit).</summary>
+    public SamplingParams()
+    {
+    }
+
+    // System.Text.Json source generation resets init-only properties that are missing from the JSON to default(T)
+    // (dotnet/runtime#84484); deserialisation goes through this constructor so missing fields keep the SDK defaults.
+    [JsonConstructor]
+    internal SamplingParams(double temperature = 1, int topK = -1, double topP = 1)
+    {
+        Temperature = temperature;
+        TopK = topK;
+        TopP = topP;
+    }
 
     /// <summary>Maximum number of tokens to generate (<c>max_tokens</c>); must be &gt;= 1 when set.
     /// Optional on the wire, but real servers want it.</summary>

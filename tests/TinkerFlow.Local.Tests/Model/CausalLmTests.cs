@@ -27,7 +27,6 @@ public sealed class CausalLmTests
         Assert.DoesNotContain("lm_head.weight", tied.state_dict().Keys);
         Assert.Contains("lm_head.weight", untied.state_dict().Keys);
         Assert.Equal(untied.ParameterCount - 50 * 32, tied.ParameterCount);
-        Assert.Same(tied.model.embed_tokens.weight, tied.lm_head.Weight);
 
         // Changing the embedding changes the output projection too.
         using var ids = TinyModels.Tokens(1, 4, 50);

@@ -1,0 +1,57 @@
+using TinkerFlow.Local.Lora;
+using TinkerFlow.Local.Training;
+using TinkerFlow.Types;
+
+namespace TinkerFlow.Local.Engine;
+
+/// <summary>
+/// One training client's state in the engine: its LoRA adapter over a shared frozen base, its optimizer, and the
+/// executor that runs its requests in seq order. Gradients accumulate in the adapter parameters between optimizer steps.
+/// </summary>
+internal sealed class TrainingModel : IDisposable
+{
+    public TrainingModel(string modelId, string owner, string sessionId, BaseModel baseModel, LoraConfig loraConfig, LoraAdapter adapter, TimeSpan gapGrace)
+    {
+        ModelId = modelId;
+        Owner = owner;
+        SessionId = sessionId;
+        Base = baseModel;
+        LoraConfig = loraConfig;
+        Adapter = adapter;
+        Optimizer = new AdamW(adapter.Tensors.Select(kv => (kv.Key, (TorchSharp.torch.Tensor)kv.Value)));
+        Executor = new OrderedExecutor(modelId, gapGrace);
+    }
+
+    public string ModelId { get; }
+
+    public string Owner { get; }
+
+    public string SessionId { get; }
+
+    public BaseModel Base { get; }
+
+    public LoraConfig LoraConfig { get; }
+
+    public LoraAdapter Adapter { get; }
+
+    public AdamW Optimizer { get; private set; }
+
+    public OrderedExecutor Executor { get; }
+
+    /// <summary>Optimizer steps taken by this client.</summary>
+    public long Steps { get; set; }
+
+    /// <summary>Replaces the optimizer with a fresh one (after loading weights without optimizer state).</summary>
+    public void ResetOptimizer()
+    {
+        Optimizer.Dispose();
+        Optimizer = new AdamW(Adapter.Tensors.Select(kv => (kv.Key, (TorchSharp.torch.Tensor)kv.Value)));
+    }
+
+    public void Dispose()
+    {
+        Executor.Dispose();
+        Optimizer.Dispose();
+        Adapter.Dispose();
+    }
+}

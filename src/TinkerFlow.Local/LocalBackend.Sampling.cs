@@ -1,0 +1,127 @@
+using TinkerFlow.Local.Engine;
+using TinkerFlow.Local.Sampling;
+using TinkerFlow.Local.Storage;
+using TinkerFlow.Local.Training;
+using TinkerFlow.Types;
+
+namespace TinkerFlow.Local;
+
+public sealed partial class LocalBackend
+{
+    private readonly Sampler _sampler = new();
+
+    /// <inheritdoc/>
+    public override Task<CreateSamplingSessionResponse> CreateSamplingSessionAsync(CreateSamplingSessionRequest request, CancellationToken cancellationToken = default) =>
+        Task.Run(
+            () => Guard(
+                () =>
+                {
+                    var session = Store.GetSession(request.SessionId, Options.Owner);
+                    var samplerId = $"{session.SessionId}:sample:{request.SamplingSessionSeqId}";
+                    SamplerState state;
+                    if (request.ModelPath is { } path)
+                    {
+                        var (_, dir, run) = Store.ResolveTinkerPath(path, Options.Owner);
+                        if (request.BaseModel is { } requested && !string.Equals(requested, run.BaseModel, StringComparison.OrdinalIgnoreCase))
+                        {
+                            throw new TinkerUserInputException($"'{path}' was trained on '{run.BaseModel}', not '{requested}'; omit base_model or pass the matching one.");
+                        }
+
+                        var baseModel = Models.Get(run.BaseModel);
+                        state = new SamplerState(baseModel, CheckpointIo.LoadAdapterFrom(dir, baseModel, path), path);
+                    }
+                    else
+                    {
+                        var name = request.BaseModel ?? throw new TinkerUserInputException("create_sampling_session needs base_model or model_path.");
+                        state = new SamplerState(Models.Get(name), adapter: null, modelPath: null);
+                    }
+
+                    RegisterSampler(samplerId, state, session.SessionId);
+                    return new CreateSamplingSessionResponse { SamplingSessionId = samplerId };
+                },
+                requestId: null),
+            cancellationToken);
+
+    /// <inheritdoc/>
+    public override Task<BackendOperation<SampleResponse>> SampleAsync(SampleRequest request, CancellationToken cancellationToken = default)
+    {
+        var requestId = NewRequestId();
+        var task = Task.Run(
+            async () =>
+            {
+                var state = ResolveSampler(request, requestId);
+                await _sampleSlots.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    // The sample runs start to finish on this thread: TorchSharp dispose scopes are thread-local.
+                    return Guard(
+                        () =>
+                        {
+                            state.ObserveSeq(request.SeqId);
+                            var prompt = request.Prompt.Chunks.All(c => c is EncodedTextChunk)
+                                ? request.Prompt.ToInts()
+                                : throw new TinkerUserInputException("The prompt has image chunks; the embedded engine's text models accept only encoded_text chunks.");
+                            var tokenizer = state.Base.Tokenizer;
+                            var response = _sampler.Sample(
+                                state.Base.Model,
+                                state.Adapter,
+                                prompt,
+                                request.NumSamples,
+                                request.SamplingParams,
+                                request.PromptLogprobs ?? false,
+                                request.TopkPromptLogprobs,
+                                tokens => tokenizer.Decode(tokens));
+                            NativeSetup.AfterStep();
+                            return response;
+                        },
+                        requestId);
+                }
+                finally
+                {
+                    _sampleSlots.Release();
+                }
+            },
+            CancellationToken.None);
+        return Task.FromResult(Queued(requestId, task));
+    }
+
+    private SamplerState ResolveSampler(SampleRequest request, string requestId)
+    {
+        if (request.SamplingSessionId is { } id)
+        {
+            return _samplers.TryGetValue(id, out var state)
+                ? state
+                : throw new TinkerRequestException(
+                    $"Sampling session '{id}' is not loaded in this engine (unknown id, or the process restarted). Create a sampling client again from its tinker:// path or base model.",
+                    RequestErrorCategory.User,
+                    status: 404,
+                    requestId: requestId);
+        }
+
+        return Guard(
+            () =>
+            {
+                if (request.ModelPath is { } path)
+                {
+                    var (_, dir, run) = Store.ResolveTinkerPath(path, Options.Owner);
+                    var baseModel = Models.Get(run.BaseModel);
+                    return new SamplerState(baseModel, CheckpointIo.LoadAdapterFrom(dir, baseModel, path), path);
+                }
+
+                return new SamplerState(Models.Get(request.BaseModel ?? throw new TinkerUserInputException("asample needs sampling_session_id, model_path or base_model.")), null, null);
+            },
+            requestId);
+    }
+
+    private void RegisterSampler(string samplerId, SamplerState state, string sessionId)
+    {
+        if (_samplers.TryRemove(samplerId, out var previous))
+        {
+            previous.Dispose();
+        }
+
+        _samplers[samplerId] = state;
+        Store.SaveSampler(new SamplerRecord { SamplerId = samplerId, BaseModel = state.Base.Name, ModelPath = state.ModelPath, Owner = Options.Owner });
+        Store.AddToSession(sessionId, Options.Owner, samplerId: samplerId);
+    }
+}

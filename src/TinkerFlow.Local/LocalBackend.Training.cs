@@ -1,0 +1,204 @@
+using System.Security.Cryptography;
+using TinkerFlow.Local.Engine;
+using TinkerFlow.Local.Lora;
+using TinkerFlow.Local.Storage;
+using TinkerFlow.Local.Training;
+using TinkerFlow.Types;
+
+namespace TinkerFlow.Local;
+
+public sealed partial class LocalBackend
+{
+    /// <inheritdoc/>
+    public override Task<BackendOperation<CreateModelResponse>> CreateModelAsync(CreateModelRequest request, CancellationToken cancellationToken = default)
+    {
+        var requestId = NewRequestId();
+        var task = Task.Run(() => Guard(() => CreateModel(request), requestId), CancellationToken.None);
+        return Task.FromResult(Queued(requestId, task));
+    }
+
+    /// <inheritdoc/>
+    public override Task<GetInfoResponse> GetInfoAsync(GetInfoRequest request, CancellationToken cancellationToken = default) =>
+        Sync(() =>
+        {
+            var model = GetModel(request.ModelId);
+            return new GetInfoResponse
+            {
+                ModelId = model.ModelId,
+                ModelData = new ModelData { Arch = model.Base.Config.ModelType, ModelName = model.Base.Name, TokenizerId = model.Base.Name },
+                IsLora = true,
+                LoraRank = model.LoraConfig.Rank,
+                ModelName = model.Base.Name,
+            };
+        });
+
+    /// <inheritdoc/>
+    public override Task<BackendOperation<ForwardBackwardOutput>> ForwardAsync(ForwardRequest request, CancellationToken cancellationToken = default) =>
+        Enqueue(request.ModelId, request.SeqId, model => TrainingComputation.Run(model, request.ForwardInput, backward: false, Options.MaxTokensPerMicroBatch));
+
+    /// <inheritdoc/>
+    public override Task<BackendOperation<ForwardBackwardOutput>> ForwardBackwardAsync(ForwardBackwardRequest request, CancellationToken cancellationToken = default) =>
+        Enqueue(request.ModelId, request.SeqId, model =>
+        {
+            var output = TrainingComputation.Run(model, request.ForwardBackwardInput, backward: true, Options.MaxTokensPerMicroBatch);
+            NativeSetup.AfterStep();
+            return output;
+        });
+
+    /// <inheritdoc/>
+    public override Task<BackendOperation<OptimStepResponse>> OptimStepAsync(OptimStepRequest request, CancellationToken cancellationToken = default) =>
+        Enqueue(request.ModelId, request.SeqId, model =>
+        {
+            var p = request.AdamParams;
+            var metrics = model.Optimizer.Step(new AdamWHyperparameters(p.LearningRate, p.Beta1, p.Beta2, p.Eps, p.WeightDecay, p.GradClipNorm));
+            model.Steps++;
+            Store.TouchRun(model.ModelId);
+            NativeSetup.AfterStep();
+            return new OptimStepResponse { Metrics = metrics.ToDictionary(kv => kv.Key, kv => kv.Value) };
+        });
+
+    /// <inheritdoc/>
+    public override Task<BackendOperation<SaveWeightsResponse>> SaveWeightsAsync(SaveWeightsRequest request, CancellationToken cancellationToken = default) =>
+        Enqueue(request.ModelId, request.SeqId, model =>
+        {
+            var checkpoint = CheckpointIo.SaveTrainingState(Store, model, request.Path, request.Overwrite, request.TtlSeconds);
+            return new SaveWeightsResponse { Path = checkpoint.TinkerPath };
+        });
+
+    /// <inheritdoc/>
+    public override Task<BackendOperation<SaveWeightsForSamplerResponse>> SaveWeightsForSamplerAsync(SaveWeightsForSamplerRequest request, CancellationToken cancellationToken = default) =>
+        Enqueue(request.ModelId, request.SeqId, model =>
+        {
+            if (request.Path is { } name)
+            {
+                var checkpoint = CheckpointIo.SaveSamplerWeights(Store, model, name, request.TtlSeconds);
+                return new SaveWeightsForSamplerResponse { Path = checkpoint.TinkerPath };
+            }
+
+            var seq = request.SamplingSessionSeqId
+                ?? throw new TinkerUserInputException("save_weights_for_sampler needs either path (a name) or sampling_session_seq_id (an ephemeral snapshot).");
+            var samplerId = $"{model.SessionId}:sample:{seq}";
+            var snapshot = CheckpointIo.CloneAdapter(Store, model.Adapter, model.Base);
+            RegisterSampler(samplerId, new SamplerState(model.Base, snapshot, modelPath: null), model.SessionId);
+            return new SaveWeightsForSamplerResponse { SamplingSessionId = samplerId };
+        });
+
+    /// <inheritdoc/>
+    public override Task<BackendOperation<LoadWeightsResponse>> LoadWeightsAsync(LoadWeightsRequest request, CancellationToken cancellationToken = default)
+    {
+        if (request.ModelId is null)
+        {
+            // Create-via-load addressing (SDK ≥0.24.1 with create_model_via_load_weights).
+            var requestId = NewRequestId();
+            var task = Task.Run(
+                () => Guard(
+                    () =>
+                    {
+                        var sessionId = request.SessionId ?? throw new TinkerUserInputException("load_weights needs model_id, or session_id + model_seq_id to create the model.");
+                        var seq = request.ModelSeqId ?? throw new TinkerUserInputException("load_weights with session_id needs model_seq_id.");
+                        var (_, _, run) = Store.ResolveTinkerPath(request.Path, Options.Owner);
+                        var created = CreateModel(new CreateModelRequest
+                        {
+                            SessionId = sessionId,
+                            ModelSeqId = seq,
+                            BaseModel = request.BaseModel ?? run.BaseModel,
+                            UserMetadata = request.UserMetadata,
+                            LoraConfig = run.LoraConfig,
+                        });
+                        var model = GetModel(created.ModelId);
+                        return model.Executor.Enqueue(null, () => Guard(() => CheckpointIo.LoadTrainingState(Store, model, request.Path, request.Optimizer, Options.Owner), requestId)).GetAwaiter().GetResult()
+                            with { ModelId = created.ModelId };
+                    },
+                    requestId),
+                CancellationToken.None);
+            return Task.FromResult(Queued(requestId, task));
+        }
+
+        return Enqueue(request.ModelId, request.SeqId, model => CheckpointIo.LoadTrainingState(Store, model, request.Path, request.Optimizer, Options.Owner));
+    }
+
+    /// <inheritdoc/>
+    public override Task<BackendOperation<UnloadModelResponse>> UnloadModelAsync(UnloadModelRequest request, CancellationToken cancellationToken = default)
+    {
+        var requestId = NewRequestId();
+        var task = Task.Run(
+            () => Guard(
+                () =>
+                {
+                    var model = GetModel(request.ModelId);
+                    model.Executor.Enqueue<bool>(null, () => true).GetAwaiter().GetResult();
+                    if (_models.TryRemove(model.ModelId, out _))
+                    {
+                        model.Dispose();
+                    }
+
+                    return new UnloadModelResponse { ModelId = request.ModelId };
+                },
+                requestId),
+            CancellationToken.None);
+        return Task.FromResult(Queued(requestId, task));
+    }
+
+    private CreateModelResponse CreateModel(CreateModelRequest request)
+    {
+        var session = Store.GetSession(request.SessionId, Options.Owner);
+        var lora = request.LoraConfig ?? new LoraConfig();
+        var modelId = $"{session.SessionId}:train:{request.ModelSeqId}";
+        if (_models.ContainsKey(modelId))
+        {
+            // A replayed create_model: the model already exists.
+            return new CreateModelResponse { ModelId = modelId };
+        }
+
+        var baseModel = Models.Get(request.BaseModel);
+        var seed = lora.Seed ?? RandomNumberGenerator.GetInt32(int.MaxValue);
+        var adapter = LoraAdapter.Create(baseModel.Model, new LoraAdapterOptions
+        {
+            Rank = lora.Rank,
+            Alpha = LoraAlpha,
+            Seed = seed,
+            TargetModules = LoraAdapterOptions.Targets(lora.TrainAttn, lora.TrainMlp, lora.TrainUnembed),
+        });
+        var model = new TrainingModel(modelId, Options.Owner, session.SessionId, baseModel, lora with { Seed = seed }, adapter, Options.SeqGapGrace);
+        if (!_models.TryAdd(modelId, model))
+        {
+            model.Dispose();
+            return new CreateModelResponse { ModelId = modelId };
+        }
+
+        var now = Store.Now;
+        Store.SaveRun(new RunRecord
+        {
+            TrainingRunId = modelId,
+            BaseModel = baseModel.Name,
+            ModelOwner = Options.Owner,
+            SessionId = session.SessionId,
+            LoraConfig = lora with { Seed = seed },
+            UserMetadata = request.UserMetadata,
+            Created = now,
+            LastRequestTime = now,
+        });
+        Store.AddToSession(session.SessionId, Options.Owner, trainingRunId: modelId);
+        return new CreateModelResponse { ModelId = modelId };
+    }
+
+    /// <summary>PEFT <c>lora_alpha</c> of every adapter: the update is scaled by 32 / rank.</summary>
+    internal const double LoraAlpha = 32;
+
+    private Task<BackendOperation<T>> Enqueue<T>(string? modelId, int? seqId, Func<TrainingModel, T> work)
+    {
+        var requestId = NewRequestId();
+        Task<T> task;
+        try
+        {
+            var model = GetModel(modelId);
+            task = model.Executor.Enqueue(seqId, () => Guard(() => work(model), requestId));
+        }
+        catch (Exception ex)
+        {
+            task = Task.FromException<T>(ex is TinkerRequestException ? ex : new TinkerRequestException(ex.Message, RequestErrorCategory.User, status: 400, requestId: requestId, innerException: ex));
+        }
+
+        return Task.FromResult(Queued(requestId, task));
+    }
+}
