@@ -28,7 +28,7 @@ internal static class SamplerFixture
         MaxPositionEmbeddings = maxPositions,
     };
 
-    public static CausalLm Model(int maxPositions = 64, long seed = 7)
+    public static CausalLm TinyLm(int maxPositions = 64, long seed = 7)
     {
         var model = new CausalLm(Config(maxPositions));
         model.InitializeWeights(seed, std: 0.1);

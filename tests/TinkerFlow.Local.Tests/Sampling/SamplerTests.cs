@@ -15,7 +15,7 @@ public sealed class SamplerTests
     [Fact]
     public void Sampler_SameSeedSameTokens()
     {
-        using var model = Model();
+        using var model = TinyLm();
         var parameters = new SamplingParams { MaxTokens = 8, Seed = 1234, Temperature = 1 };
 
         var first = _sampler.Sample(model, null, Prompt, 4, parameters);
@@ -38,7 +38,7 @@ public sealed class SamplerTests
     [Fact]
     public void Sampler_GreedyIsDeterministicAndMatchesArgmaxOfFullForward()
     {
-        using var model = Model();
+        using var model = TinyLm();
         var parameters = new SamplingParams { MaxTokens = 12, Temperature = 0 };
 
         var first = _sampler.Sample(model, null, Prompt, 1, parameters).Sequences[0];
@@ -53,7 +53,7 @@ public sealed class SamplerTests
     [Fact]
     public void Sampler_StopsAtStopToken()
     {
-        using var model = Model();
+        using var model = TinyLm();
         var parameters = new SamplingParams { MaxTokens = 12, Seed = 5, Temperature = 1 };
         var reference = _sampler.Sample(model, null, Prompt, 1, parameters).Sequences[0].Tokens;
         int stop = reference[4];
@@ -73,7 +73,7 @@ public sealed class SamplerTests
     [Fact]
     public void Sampler_StopsAtStopString()
     {
-        using var model = Model();
+        using var model = TinyLm();
         var parameters = new SamplingParams { MaxTokens = 16, Seed = 11, Temperature = 1 };
         var reference = _sampler.Sample(model, null, Prompt, 1, parameters).Sequences[0].Tokens;
         string stop = Decode(reference).Substring(5, 2);                  // spans two tokens
@@ -90,7 +90,7 @@ public sealed class SamplerTests
     [Fact]
     public void Sampler_TopKRestrictsSupport()
     {
-        using var model = Model();
+        using var model = TinyLm();
         var parameters = new SamplingParams { MaxTokens = 1, Seed = 3, Temperature = 1.5, TopK = 2 };
 
         var response = _sampler.Sample(model, null, Prompt, 300, parameters);
@@ -103,7 +103,7 @@ public sealed class SamplerTests
     [Fact]
     public void Sampler_TopPRestrictsSupport()
     {
-        using var model = Model();
+        using var model = TinyLm();
         const double topP = 0.5;
         var next = NextLogprobs(model, Prompt);
         var ranked = Ranked(next);
@@ -133,7 +133,7 @@ public sealed class SamplerTests
     [Fact]
     public void Sampler_LogprobsMatchComputeLogprobs()
     {
-        using var model = Model();
+        using var model = TinyLm();
         // Temperature 0.8 and top-k 20: the returned logprobs are still those of the raw (T = 1, unfiltered) logits.
         // The stop ids make rows end at different steps, so live rows are decoded next to finished ones.
         var parameters = new SamplingParams
@@ -160,7 +160,7 @@ public sealed class SamplerTests
     [Fact]
     public void Sampler_PromptLogprobsFirstIsNull()
     {
-        using var model = Model();
+        using var model = TinyLm();
         var response = _sampler.Sample(model, null, Prompt, 1, new SamplingParams { MaxTokens = 1 }, promptLogprobs: true);
         var reference = FullLogprobs(model, Prompt);
 
@@ -179,7 +179,7 @@ public sealed class SamplerTests
     [Fact]
     public void Sampler_TopkPromptLogprobsSortedAndMatch()
     {
-        using var model = Model();
+        using var model = TinyLm();
         const int k = 5;
         var response = _sampler.Sample(model, null, Prompt, 1, new SamplingParams { MaxTokens = 1 }, topkPromptLogprobs: k);
         var reference = FullLogprobs(model, Prompt);
@@ -202,7 +202,7 @@ public sealed class SamplerTests
     [Fact]
     public void Sampler_MaxTokensGivesLengthStopReason()
     {
-        using var model = Model();
+        using var model = TinyLm();
         var response = _sampler.Sample(model, null, Prompt, 3, new SamplingParams { MaxTokens = 5, Seed = 2 });
 
         Assert.Equal(3, response.Sequences.Count);
@@ -220,7 +220,7 @@ public sealed class SamplerTests
     [Fact]
     public void Sampler_DefaultMaxTokensIsBoundedByContext()
     {
-        using var model = Model(maxPositions: 32);
+        using var model = TinyLm(maxPositions: 32);
         int[] longPrompt = [.. Enumerable.Range(0, 29).Select(i => (i * 7) % Vocab)];
 
         var shortRun = _sampler.Sample(model, null, Prompt, 1, new SamplingParams { Seed = 1 }).Sequences[0];
@@ -234,7 +234,7 @@ public sealed class SamplerTests
     [Fact]
     public void Sampler_BatchedSamplesMatchSequentialWithGreedy()
     {
-        using var model = Model();
+        using var model = TinyLm();
         var parameters = new SamplingParams { MaxTokens = 10, Temperature = 0 };
 
         var single = _sampler.Sample(model, null, Prompt, 1, parameters).Sequences[0];
@@ -252,7 +252,7 @@ public sealed class SamplerTests
     [Fact]
     public void Sampler_UsesTheAdapterInPrefillAndDecode()
     {
-        using var model = Model();
+        using var model = TinyLm();
         using var adapter = LoraAdapter.Create(model, new LoraAdapterOptions { Rank = 4, Seed = 1 });
         using (torch.no_grad())
         {
@@ -274,7 +274,7 @@ public sealed class SamplerTests
     [Fact]
     public void Sampler_RejectsOutOfVocabPrompt()
     {
-        using var model = Model();
+        using var model = TinyLm();
 
         var tooLarge = Assert.Throws<TinkerUserInputException>(
             () => _sampler.Sample(model, null, [1, Vocab, 2], 1, new SamplingParams { MaxTokens = 1 }));

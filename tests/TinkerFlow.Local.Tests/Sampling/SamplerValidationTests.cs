@@ -15,7 +15,7 @@ public sealed class SamplerValidationTests
     [InlineData(Sampler.MaxNumSamples + 1)]
     public void Sampler_RejectsNumSamplesOutOfRange(int numSamples)
     {
-        using var model = Model();
+        using var model = TinyLm();
         var error = Assert.Throws<TinkerUserInputException>(
             () => _sampler.Sample(model, null, Prompt, numSamples, new SamplingParams { MaxTokens = 1 }));
         Assert.Equal($"num_samples must be between 1 and {Sampler.MaxNumSamples}, got {numSamples}.", error.Message);
@@ -24,7 +24,7 @@ public sealed class SamplerValidationTests
     [Fact]
     public void Sampler_RejectsPromptPlusMaxTokensBeyondContext()
     {
-        using var model = Model(maxPositions: 16);
+        using var model = TinyLm(maxPositions: 16);
         int[] prompt = [.. Enumerable.Range(0, 10)];
 
         var overflow = Assert.Throws<TinkerUserInputException>(
@@ -43,7 +43,7 @@ public sealed class SamplerValidationTests
     [Fact]
     public void Sampler_RejectsEmptyPromptAndNegativeTopk()
     {
-        using var model = Model();
+        using var model = TinyLm();
         var empty = Assert.Throws<TinkerUserInputException>(
             () => _sampler.Sample(model, null, [], 1, new SamplingParams { MaxTokens = 1 }));
         var topk = Assert.Throws<TinkerUserInputException>(
@@ -56,7 +56,7 @@ public sealed class SamplerValidationTests
     [Fact]
     public void Sampler_StopStringsNeedADecoder()
     {
-        using var model = Model();
+        using var model = TinyLm();
         var error = Assert.Throws<TinkerUserInputException>(
             () => _sampler.Sample(model, null, Prompt, 1, new SamplingParams { MaxTokens = 3, Stop = "\n" }));
         Assert.Contains("no tokenizer", error.Message, StringComparison.Ordinal);
@@ -65,7 +65,7 @@ public sealed class SamplerValidationTests
     [Fact]
     public void Sampler_TopkPromptLogprobsAboveVocabAreCapped()
     {
-        using var model = Model();
+        using var model = TinyLm();
         var response = _sampler.Sample(model, null, Prompt, 1, new SamplingParams { MaxTokens = 1 }, topkPromptLogprobs: Vocab + 10);
         Assert.All(response.TopkPromptLogprobs!.Skip(1), alternatives => Assert.Equal(Vocab, alternatives!.Count));
     }
@@ -73,7 +73,7 @@ public sealed class SamplerValidationTests
     [Fact]
     public void Sampler_HonoursCancellation()
     {
-        using var model = Model();
+        using var model = TinyLm();
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
         Assert.ThrowsAny<OperationCanceledException>(
