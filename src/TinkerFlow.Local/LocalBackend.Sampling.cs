@@ -89,7 +89,7 @@ public sealed partial class LocalBackend
     {
         if (request.SamplingSessionId is { } id)
         {
-            return _samplers.TryGetValue(id, out var state)
+            return _samplers.TryGetValue(id, out var state) && Store.TryGetSamplerOwner(id) is { } owner && owner == Options.Owner
                 ? state
                 : throw new TinkerRequestException(
                     $"Sampling session '{id}' is not loaded in this engine (unknown id, or the process restarted). Create a sampling client again from its tinker:// path or base model.",

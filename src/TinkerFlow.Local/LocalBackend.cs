@@ -24,22 +24,51 @@ public sealed partial class LocalBackend : TinkerBackend
     private readonly ConcurrentDictionary<string, TrainingModel> _models = new();
     private readonly ConcurrentDictionary<string, SamplerState> _samplers = new();
     private readonly SemaphoreSlim _sampleSlots;
+    private readonly bool _isView;
     private int _disposed;
 
     /// <summary>Creates an engine with the given options.</summary>
     /// <param name="options">Data directory, extra models, concurrency; null for the defaults.</param>
     public LocalBackend(LocalBackendOptions? options = null)
+        : this(options ?? new LocalBackendOptions(), store: null)
     {
-        Options = options ?? new LocalBackendOptions();
+    }
+
+    /// <summary>Creates an engine whose metadata lives in <paramref name="store"/> (null: JSON files under the home directory).</summary>
+    internal LocalBackend(LocalBackendOptions options, RunStore? store)
+    {
+        Options = options;
         if (Options.MaxConcurrentSamples < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(options), Options.MaxConcurrentSamples, "MaxConcurrentSamples must be at least 1.");
         }
 
         NativeSetup.EnsureInitialized();
-        Store = new LocalStore(Options.HomeDirectory, Options.TimeProvider);
+        Store = store ?? new LocalStore(Options.HomeDirectory, Options.TimeProvider);
         Models = new BaseModelRegistry(Store.Home, Options.ModelDirectories);
         _sampleSlots = new SemaphoreSlim(Options.MaxConcurrentSamples, Options.MaxConcurrentSamples);
+    }
+
+    /// <summary>A view of <paramref name="root"/> acting for <paramref name="owner"/>: same models, samplers and store.</summary>
+    private LocalBackend(LocalBackend root, string owner)
+    {
+        Options = new LocalBackendOptions
+        {
+            HomeDirectory = root.Options.HomeDirectory,
+            ModelDirectories = root.Options.ModelDirectories,
+            Owner = owner,
+            MaxConcurrentSamples = root.Options.MaxConcurrentSamples,
+            MaxTokensPerMicroBatch = root.Options.MaxTokensPerMicroBatch,
+            SeqGapGrace = root.Options.SeqGapGrace,
+            TimeProvider = root.Options.TimeProvider,
+        };
+        Store = root.Store;
+        Models = root.Models;
+        _models = root._models;
+        _samplers = root._samplers;
+        _sampleSlots = root._sampleSlots;
+        _sampler = root._sampler;
+        _isView = true;
     }
 
     /// <summary>The process-wide engine used by <c>new ServiceClient()</c> (data in <c>TINKERFLOW_HOME</c> or <c>~/.tinkerflow</c>).</summary>
@@ -51,7 +80,7 @@ public sealed partial class LocalBackend : TinkerBackend
     /// <inheritdoc/>
     public override string Name => $"local ({Store.Home})";
 
-    internal LocalStore Store { get; }
+    internal RunStore Store { get; }
 
     internal BaseModelRegistry Models { get; }
 
@@ -99,9 +128,10 @@ public sealed partial class LocalBackend : TinkerBackend
         Task.Run(() => Guard(() => CheckpointIo.ExportPeft(this, tinkerPath, directory), "export"), cancellationToken);
 
     /// <inheritdoc/>
+    /// <remarks>A per-owner view (<see cref="ForOwner"/>) disposes nothing: the engine it shares does.</remarks>
     public override ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        if (!_isView && Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             foreach (var model in _models.Values)
             {
@@ -119,6 +149,56 @@ public sealed partial class LocalBackend : TinkerBackend
         }
 
         return base.DisposeAsync();
+    }
+
+    /// <summary>
+    /// A backend acting for another user on this engine: the same base models, training models, samplers and store,
+    /// with <paramref name="owner"/> owning what it creates and seeing only what that user may see.
+    /// </summary>
+    internal LocalBackend ForOwner(string owner)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(owner);
+        return new LocalBackend(_isView ? throw new InvalidOperationException("ForOwner needs the engine itself, not a view.") : this, owner);
+    }
+
+    /// <summary>Sessions that have training models or samplers in memory.</summary>
+    internal IReadOnlyCollection<string> LoadedSessionIds =>
+        _models.Values.Select(m => m.SessionId).Concat(_samplers.Keys.Select(SessionOfSampler)).OfType<string>().ToHashSet();
+
+    /// <summary>
+    /// Frees the in-memory training models and samplers of a session (e.g. one that stopped heartbeating). Its runs,
+    /// samplers and checkpoints stay in the store; a client continues from a checkpoint.
+    /// </summary>
+    /// <returns>How many models and samplers were released.</returns>
+    internal int ReleaseSession(string sessionId)
+    {
+        var released = 0;
+        foreach (var model in _models.Values.Where(m => m.SessionId == sessionId).ToList())
+        {
+            if (_models.TryRemove(model.ModelId, out _))
+            {
+                // Let queued work finish first, then free the tensors on the executor's own thread order.
+                _ = model.Executor.Enqueue<bool>(null, () => true).ContinueWith(_ => model.Dispose(), TaskScheduler.Default);
+                released++;
+            }
+        }
+
+        foreach (var samplerId in _samplers.Keys.Where(id => SessionOfSampler(id) == sessionId).ToList())
+        {
+            if (_samplers.TryRemove(samplerId, out var sampler))
+            {
+                sampler.Dispose();
+                released++;
+            }
+        }
+
+        return released;
+    }
+
+    private static string? SessionOfSampler(string samplerId)
+    {
+        var at = samplerId.IndexOf(":sample:", StringComparison.Ordinal);
+        return at > 0 ? samplerId[..at] : null;
     }
 
     private int? TryContext(string name)

@@ -17,7 +17,7 @@ internal static class CheckpointIo
 {
     public const string OptimizerFileName = "optimizer.safetensors";
 
-    public static Checkpoint SaveTrainingState(LocalStore store, TrainingModel model, string name, bool overwrite, long? ttlSeconds)
+    public static Checkpoint SaveTrainingState(RunStore store, TrainingModel model, string name, bool overwrite, long? ttlSeconds)
     {
         using var pending = store.BeginCheckpoint(model.ModelId, CheckpointType.Training, name, overwrite, ttlSeconds);
         using (var scope = NewDisposeScope())
@@ -33,7 +33,7 @@ internal static class CheckpointIo
         return pending.Commit();
     }
 
-    public static Checkpoint SaveSamplerWeights(LocalStore store, TrainingModel model, string name, long? ttlSeconds)
+    public static Checkpoint SaveSamplerWeights(RunStore store, TrainingModel model, string name, long? ttlSeconds)
     {
         using var pending = store.BeginCheckpoint(model.ModelId, CheckpointType.Sampler, name, overwrite: true, ttlSeconds);
         model.Adapter.Save(pending.Directory, model.Base.Name);
@@ -41,7 +41,7 @@ internal static class CheckpointIo
     }
 
     /// <summary>An independent copy of an adapter (an immutable snapshot for a sampler).</summary>
-    public static LoraAdapter CloneAdapter(LocalStore store, LoraAdapter adapter, BaseModel baseModel)
+    public static LoraAdapter CloneAdapter(RunStore store, LoraAdapter adapter, BaseModel baseModel)
     {
         var temp = Path.Combine(store.Home, "tmp", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(temp);
@@ -61,7 +61,7 @@ internal static class CheckpointIo
     /// adapter weights (and, with <paramref name="withOptimizer"/>, the AdamW state) replaced. Accumulated gradients
     /// are cleared; without optimizer state the optimizer starts fresh.
     /// </summary>
-    public static LoadWeightsResponse LoadTrainingState(LocalStore store, TrainingModel model, string tinkerPath, bool withOptimizer, string owner)
+    public static LoadWeightsResponse LoadTrainingState(RunStore store, TrainingModel model, string tinkerPath, bool withOptimizer, string owner)
     {
         var (checkpoint, dir, run) = store.ResolveTinkerPath(tinkerPath, owner);
         if (!string.Equals(run.BaseModel, model.Base.Name, StringComparison.OrdinalIgnoreCase))

@@ -9,10 +9,10 @@ namespace TinkerFlow.Local.Storage;
 /// </summary>
 internal sealed class PendingCheckpoint : IDisposable
 {
-    private readonly LocalStore _store;
+    private readonly RunStore _store;
     private bool _done;
 
-    internal PendingCheckpoint(LocalStore store, string runId, CheckpointType type, string name, string directory, string finalDirectory, bool overwrite, long? ttlSeconds)
+    internal PendingCheckpoint(RunStore store, string runId, CheckpointType type, string name, string directory, string finalDirectory, bool overwrite, long? ttlSeconds)
     {
         _store = store;
         RunId = runId;
