@@ -185,9 +185,9 @@ public sealed partial class LocalBackend : TinkerBackend
 
         foreach (var samplerId in _samplers.Keys.Where(id => SessionOfSampler(id) == sessionId).ToList())
         {
-            if (_samplers.TryRemove(samplerId, out var sampler))
+            // A sample may still be running on the snapshot: drop the reference and let the finalizers free it.
+            if (_samplers.TryRemove(samplerId, out _))
             {
-                sampler.Dispose();
                 released++;
             }
         }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using TinkerFlow.Http;
 using TinkerFlow.Types;
 
 namespace TinkerFlow;
@@ -123,6 +124,43 @@ public class RestClient
     {
         var p = ParsedCheckpointTinkerPath.FromTinkerPath(tinkerPath);
         return Backend.GetCheckpointArchiveUrlAsync(p.TrainingRunId, p.CheckpointId, cancellationToken);
+    }
+
+    /// <summary>
+    /// Downloads the tar.gz archive of the checkpoint at a tinker:// path into a folder and, by default, extracts it
+    /// there. Works with <c>file://</c> archive URLs (embedded engine) and http(s) ones (remote services); a partial
+    /// download left by a failed or cancelled call is resumed with an HTTP Range request.
+    /// </summary>
+    /// <param name="tinkerPath">The checkpoint path, e.g. <c>tinker://run-1/weights/step-10</c>.</param>
+    /// <param name="destinationDirectory">The folder to download (and extract) into; created if missing.</param>
+    /// <param name="progress">Receives the bytes downloaded so far and the total, when known.</param>
+    /// <param name="extract">True: extract into <paramref name="destinationDirectory"/> and delete the archive; false: keep the .tar.gz.</param>
+    /// <param name="cancellationToken">Cancels the download.</param>
+    /// <returns>The folder the archive was extracted into, or the path of the downloaded .tar.gz when <paramref name="extract"/> is false.</returns>
+    /// <exception cref="InvalidDataException">The archive has entries outside the folder (path traversal) or links; nothing is extracted.</exception>
+    public virtual async Task<string> DownloadCheckpointArchiveAsync(
+        string tinkerPath,
+        string destinationDirectory,
+        IProgress<ArchiveDownloadProgress>? progress = null,
+        bool extract = true,
+        CancellationToken cancellationToken = default)
+    {
+        var p = ParsedCheckpointTinkerPath.FromTinkerPath(tinkerPath);
+        ArgumentException.ThrowIfNullOrWhiteSpace(destinationDirectory);
+        var archive = await Backend.GetCheckpointArchiveUrlAsync(p.TrainingRunId, p.CheckpointId, cancellationToken).ConfigureAwait(false);
+        if (!Uri.TryCreate(archive.Url, UriKind.Absolute, out var url))
+        {
+            throw new TinkerRequestException($"The backend '{Backend.Name}' returned an archive URL that is not absolute: '{archive.Url}'.", RequestErrorCategory.Server);
+        }
+
+        return await ArchiveDownloader.DownloadAsync(
+            url,
+            destinationDirectory,
+            ArchiveDownloader.FileNameFor(p),
+            progress,
+            extract,
+            (Backend as HttpBackend)?.DownloadClient,
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Deletes a checkpoint.</summary>

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace TinkerFlow;
 
 /// <summary>
@@ -16,6 +18,9 @@ namespace TinkerFlow;
 /// <item><term><see cref="HeartbeatInterval"/></term><description>10 s</description></item>
 /// <item><term><see cref="Tags"/></term><description><c>TINKER_TAGS</c> (comma-separated), else none</description></item>
 /// <item><term><see cref="TimeProvider"/></term><description><see cref="System.TimeProvider.System"/></description></item>
+/// <item><term><see cref="LoggerFactory"/></term><description>null: no logging</description></item>
+/// <item><term><see cref="TokenizerResolver"/></term><description>null: remote backends cannot return tokenizers</description></item>
+/// <item><term><see cref="HttpMessageHandler"/></term><description>null: a default handler (HTTP/2 where offered, gzip, no redirects)</description></item>
 /// </list>
 /// </remarks>
 public sealed class TinkerClientOptions
@@ -31,6 +36,9 @@ public sealed class TinkerClientOptions
     private string? _projectId = NullIfEmpty(Environment.GetEnvironmentVariable("TINKER_PROJECT_ID"));
     private TimeProvider _timeProvider = TimeProvider.System;
     private IReadOnlyDictionary<string, string>? _sessionMetadata;
+    private ILoggerFactory? _loggerFactory;
+    private Func<string, TinkerTokenizer>? _tokenizerResolver;
+    private HttpMessageHandler? _httpMessageHandler;
 
     /// <summary>The backend to use; overrides <see cref="BaseUrl"/> and the embedded default.</summary>
     public TinkerBackend? Backend { get => _backend; set { ThrowIfFrozen(); _backend = value; } }
@@ -84,6 +92,22 @@ public sealed class TinkerClientOptions
     /// <summary>Clock used for heartbeats and back-off (a fake one in tests).</summary>
     public TimeProvider TimeProvider { get => _timeProvider; set { ThrowIfFrozen(); _timeProvider = value ?? TimeProvider.System; } }
 
+    /// <summary>Where warnings (e.g. paused server queues, billing pauses) and diagnostics are logged; null logs nothing.</summary>
+    public ILoggerFactory? LoggerFactory { get => _loggerFactory; set { ThrowIfFrozen(); _loggerFactory = value; } }
+
+    /// <summary>
+    /// Returns the tokenizer of a base model (e.g. by loading its <c>tokenizer.json</c> from a local folder). Remote Tinker
+    /// services have no tokenizer endpoint, so <c>GetTokenizerAsync</c> on an HTTP backend needs this; the embedded engine
+    /// ignores it.
+    /// </summary>
+    public Func<string, TinkerTokenizer>? TokenizerResolver { get => _tokenizerResolver; set { ThrowIfFrozen(); _tokenizerResolver = value; } }
+
+    /// <summary>
+    /// The HTTP handler for calls to a remote service (e.g. an in-memory test server's handler, or one with a proxy);
+    /// it must not follow redirects. The caller keeps ownership: it is not disposed with the client.
+    /// </summary>
+    public HttpMessageHandler? HttpMessageHandler { get => _httpMessageHandler; set { ThrowIfFrozen(); _httpMessageHandler = value; } }
+
     internal bool Frozen { get; private set; }
 
     internal void Freeze()
@@ -108,6 +132,9 @@ public sealed class TinkerClientOptions
         _projectId = _projectId,
         _timeProvider = _timeProvider,
         _sessionMetadata = _sessionMetadata,
+        _loggerFactory = _loggerFactory,
+        _tokenizerResolver = _tokenizerResolver,
+        _httpMessageHandler = _httpMessageHandler,
     };
 
     private void ThrowIfFrozen()

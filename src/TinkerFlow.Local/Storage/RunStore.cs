@@ -220,6 +220,9 @@ internal abstract class RunStore
         }
     }
 
+    /// <summary>The owner of a sampler, or null when there is no such sampler.</summary>
+    public string? TryGetSamplerOwner(string samplerId) => IsSafeId(samplerId) ? ReadSampler(samplerId)?.Owner : null;
+
     public SamplerRecord GetSampler(string samplerId, string owner)
     {
         var record = IsSafeId(samplerId) ? ReadSampler(samplerId) : null;

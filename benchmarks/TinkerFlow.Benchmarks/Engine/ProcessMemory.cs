@@ -1,0 +1,34 @@
+using System.Globalization;
+
+namespace TinkerFlow.Benchmarks.Engine;
+
+/// <summary>Reads the process's memory high-water marks from <c>/proc/self/status</c> (Linux only).</summary>
+internal static class ProcessMemory
+{
+    /// <summary>Peak resident set size (VmHWM) in bytes, or null where /proc is unavailable.</summary>
+    public static long? PeakResidentBytes() => ReadKilobytes("VmHWM:") * 1024;
+
+    /// <summary>Current resident set size (VmRSS) in bytes, or null where /proc is unavailable.</summary>
+    public static long? ResidentBytes() => ReadKilobytes("VmRSS:") * 1024;
+
+    private static long? ReadKilobytes(string key)
+    {
+        const string path = "/proc/self/status";
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        foreach (string line in File.ReadLines(path))
+        {
+            if (line.StartsWith(key, StringComparison.Ordinal))
+            {
+                // "VmHWM:	  123456 kB"
+                string number = line[key.Length..].Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
+                return long.Parse(number, CultureInfo.InvariantCulture);
+            }
+        }
+
+        return null;
+    }
+}

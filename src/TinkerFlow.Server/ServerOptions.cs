@@ -1,0 +1,82 @@
+namespace TinkerFlow.Server;
+
+/// <summary>
+/// Settings of a TinkerFlow server.
+/// </summary>
+/// <remarks>
+/// <list type="table">
+/// <listheader><term>Property</term><description>Default</description></listheader>
+/// <item><term><see cref="HomeDirectory"/></term><description><c>TINKERFLOW_HOME</c>, else <c>~/.tinkerflow</c> (<c>--home</c>)</description></item>
+/// <item><term><see cref="ApiKeys"/></term><description><c>TINKERFLOW_API_KEYS</c> (comma-separated); none: one key generated and kept in <c>&lt;home&gt;/server-api-key</c></description></item>
+/// <item><term><see cref="Models"/></term><description>the built-in <c>tinkerflow/tiny-qwen3</c>, plus each <c>--model &lt;name|dir|name=dir&gt;</c></description></item>
+/// <item><term><see cref="LongPollTimeout"/></term><description>30 s, then <c>try_again</c></description></item>
+/// <item><term><see cref="FutureRetention"/></term><description>10 min after completion</description></item>
+/// <item><term><see cref="SessionTimeout"/></term><description>300 s without a heartbeat frees the session's models and samplers</description></item>
+/// <item><term><see cref="SweepInterval"/></term><description>10 s between clean-ups (futures, sessions, archives)</description></item>
+/// <item><term><see cref="MaxRequestBodyBytes"/></term><description>64 MiB (413 above)</description></item>
+/// <item><term><see cref="ArchiveUrlLifetime"/></term><description>15 min</description></item>
+/// <item><term><see cref="MaxConcurrentSamples"/></term><description>2</description></item>
+/// <item><term><see cref="PreloadModels"/></term><description>true: load base models at start-up</description></item>
+/// </list>
+/// </remarks>
+public sealed class ServerOptions
+{
+    /// <summary>The data directory: <c>tinkerflow.db</c> (SQLite metadata) and checkpoint folders beside it.</summary>
+    public string HomeDirectory { get; set; } = DefaultHome();
+
+    /// <summary>
+    /// Accepted API keys (each starts with <c>tml-</c>; each key is one user). Null: read <c>TINKERFLOW_API_KEYS</c>,
+    /// and when that is unset too, generate one key, store it under the home directory and use it.
+    /// </summary>
+    public IReadOnlyList<string>? ApiKeys { get; set; } = ParseKeys(Environment.GetEnvironmentVariable("TINKERFLOW_API_KEYS"));
+
+    /// <summary>Base models to serve besides the built-in ones: built-in names, Hugging Face folders, or <c>name=folder</c>.</summary>
+    public IList<string> Models { get; } = [];
+
+    /// <summary>How long <c>retrieve_future</c> waits for a result before answering <c>try_again</c> (must stay under the SDK's 45 s).</summary>
+    public TimeSpan LongPollTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a finished request's result stays retrievable.</summary>
+    public TimeSpan FutureRetention { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>A session without a heartbeat for this long has its in-memory models and samplers freed.</summary>
+    public TimeSpan SessionTimeout { get; set; } = TimeSpan.FromSeconds(300);
+
+    /// <summary>Time between background clean-ups.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The largest accepted request body; bigger ones get 413.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>How long a signed archive download URL stays valid.</summary>
+    public TimeSpan ArchiveUrlLifetime { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How many sampling requests compute at once.</summary>
+    public int MaxConcurrentSamples { get; set; } = 2;
+
+    /// <summary>How long a missing training seq id may hold back a model's later requests.</summary>
+    public TimeSpan SeqGapGrace { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Whether base models are loaded at start-up (otherwise on first use).</summary>
+    public bool PreloadModels { get; set; } = true;
+
+    /// <summary>Clock for sessions, checkpoints, result retention and URL expiry (long-polling always uses real time).</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>Splits a comma-separated key list; null when empty.</summary>
+    /// <param name="value">E.g. the value of <c>TINKERFLOW_API_KEYS</c>.</param>
+    /// <returns>The keys, or null.</returns>
+    public static IReadOnlyList<string>? ParseKeys(string? value)
+    {
+        var keys = (value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return keys.Length == 0 ? null : keys;
+    }
+
+    private static string DefaultHome()
+    {
+        var env = Environment.GetEnvironmentVariable("TINKERFLOW_HOME");
+        return string.IsNullOrWhiteSpace(env)
+            ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".tinkerflow")
+            : env;
+    }
+}
