@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Help;
+using System.CommandLine.Parsing;
 using System.Net.Http;
 using System.Net.Sockets;
 using Spectre.Console;

@@ -15,15 +15,15 @@ internal static class BuiltinPretraining
     /// <summary>Settings of one pretraining run (defaults produce the shipped weights).</summary>
     public sealed record Settings
     {
-        public int Steps { get; init; } = 800;
+        public int Steps { get; init; } = 1500;
 
-        public int BatchSize { get; init; } = 32;
+        public int BatchSize { get; init; } = 64;
 
         public int SequenceLength { get; init; } = 128;
 
         public double PeakLearningRate { get; init; } = 2e-3;
 
-        public int WarmupSteps { get; init; } = 40;
+        public int WarmupSteps { get; init; } = 50;
 
         public double WeightDecay { get; init; } = 0.01;
 

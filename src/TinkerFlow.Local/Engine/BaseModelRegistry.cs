@@ -8,9 +8,9 @@ using TinkerFlow.Types;
 namespace TinkerFlow.Local.Engine;
 
 /// <summary>
-/// The base models a backend offers: the built-in ones (no download: config and tokenizer are embedded, weights come
-/// from <c>&lt;home&gt;/models/&lt;name&gt;/model.safetensors</c> when a pretraining run cached them there, else from a
-/// deterministic seeded initialisation) and Hugging Face folders the user registered. Each loads once, on first use.
+/// The base models a backend offers: the built-in ones (no download: config, tokenizer and pretrained weights are
+/// embedded resources; a <c>&lt;home&gt;/models/&lt;name&gt;/model.safetensors</c> placed by the user overrides the
+/// weights) and Hugging Face folders the user registered. Each loads once, on first use.
 /// </summary>
 internal sealed class BaseModelRegistry : IDisposable
 {
@@ -72,18 +72,21 @@ internal sealed class BaseModelRegistry : IDisposable
         if (BuiltinModelCatalog.TryGet(name, out var assets))
         {
             var config = TransformerConfig.Parse(assets.ConfigJson, $"{assets.Name}/config.json");
-            var cached = CachedWeightsDirectory(assets.Name);
-            CausalLm model;
+            var model = new CausalLm(config);
             string source;
-            if (File.Exists(Path.Combine(cached, "model.safetensors")) || File.Exists(Path.Combine(cached, "model.safetensors.index.json")))
+            var overrideDir = CachedWeightsDirectory(assets.Name);
+            if (File.Exists(Path.Combine(overrideDir, HfModelLoader.SingleFileName)) || File.Exists(Path.Combine(overrideDir, "model.safetensors.index.json")))
             {
-                model = new CausalLm(config);
-                HfModelLoader.LoadWeights(model, cached);
-                source = cached;
+                HfModelLoader.LoadWeights(model, overrideDir);
+                source = overrideDir;
+            }
+            else if (assets.FileNames.Contains(HfModelLoader.SingleFileName))
+            {
+                source = ExtractShippedWeights(assets);
+                HfModelLoader.LoadWeights(model, source);
             }
             else
             {
-                model = new CausalLm(config);
                 model.InitializeWeights(BuiltinInitSeed);
                 source = $"deterministic init (seed {BuiltinInitSeed})";
             }
@@ -105,6 +108,27 @@ internal sealed class BaseModelRegistry : IDisposable
         var configPath = Path.Combine(directory, "tokenizer_config.json");
         var tokenizer = HfTokenizer.Load(tokenizerPath, File.Exists(configPath) ? configPath : null);
         return new BaseModel(name, loaded, new LocalTokenizer(name, tokenizer), directory);
+    }
+
+    /// <summary>
+    /// Writes the weights shipped inside the assembly (produced by tools/pretrain_builtin.py) to
+    /// <c>&lt;home&gt;/models/&lt;name&gt;/shipped-&lt;hash&gt;/</c> once, so they can be memory-mapped like any model folder.
+    /// </summary>
+    private string ExtractShippedWeights(BuiltinModels.BuiltinModelAssets assets)
+    {
+        var bytes = assets.ReadFile(HfModelLoader.SingleFileName);
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes))[..12];
+        var dir = Path.Combine(CachedWeightsDirectory(assets.Name), $"shipped-{hash}");
+        var file = Path.Combine(dir, HfModelLoader.SingleFileName);
+        if (!File.Exists(file))
+        {
+            Directory.CreateDirectory(dir);
+            var temp = $"{file}.{Guid.NewGuid():N}.tmp";
+            File.WriteAllBytes(temp, bytes);
+            File.Move(temp, file, overwrite: true);
+        }
+
+        return dir;
     }
 
     private static bool LooksLikeModelFolder(string name) =>
