@@ -36,6 +36,7 @@ internal sealed class MfuFigure : IQuickFigure
         }
 
         double firstLoss = work.LastLoss;
+        var cpu = CpuShare.Start();
         var totals = new List<double>();
         var forwardBackward = new List<double>();
         var optim = new List<double>();
@@ -47,6 +48,8 @@ internal sealed class MfuFigure : IQuickFigure
             optim.Add(opt);
             totals.Add(fb + opt);
         }
+
+        string cpuDuringSteps = cpu.Describe();
 
         // The peak is the best of runs before and after the training steps, so a burst of load from other processes
         // during the first measurement does not inflate the ratio.
@@ -63,6 +66,7 @@ internal sealed class MfuFigure : IQuickFigure
 
         context.Log($"step times (fb+adam): {string.Join(", ", totals.Select(Stats.Seconds))}; median {Stats.Seconds(step)} "
             + $"= forward_backward {Stats.Seconds(Stats.Median(forwardBackward))} + optim_step {Stats.Seconds(Stats.Median(optim))}");
+        context.Log($"during the measured steps the {cpuDuringSteps}; best step {Stats.Seconds(totals.Min())} would give mfu {flops / totals.Min() / peak:0.000}");
         context.Log($"throughput: {work.TokensPerStep / step:0} tokens/s (fb+adam), {work.TokensPerStep / Stats.Median(forwardBackward):0} tokens/s (forward_backward alone); "
             + $"loss:sum {firstLoss:0.0} -> {work.LastLoss:0.0}");
         context.Log($"{TrainingFlops.Formula}; N_base {baseParams / 1e6:0.00}M (matmul weights, embedding excluded), "

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
+using TinkerFlow.Benchmarks.Engine;
 using TinkerFlow.Local.Engine;
 using TorchSharp;
 
@@ -134,13 +135,14 @@ internal static class QuickRunner
             : preload.Contains("jemalloc", StringComparison.Ordinal) ? "jemalloc (LD_PRELOAD)"
             : "glibc malloc (engine trims the heap every 8 steps)";
         output.WriteLine($"TinkerFlow quick benchmarks{(smoke ? " [smoke: toy sizes, numbers meaningless]" : "")}: build {build}, "
-            + $"torch threads {torch.get_num_threads()}, {Environment.ProcessorCount} logical CPUs, load average {LoadAverage()}, allocator {allocator}, "
+            + $"torch threads {torch.get_num_threads()}, {Environment.ProcessorCount} logical CPUs, load average {LoadAverage.All()}, allocator {allocator}, "
             + $".NET {Environment.Version}");
+        if (LoadAverage.OneMinuteValue() is double load && load > Environment.ProcessorCount)
+        {
+            output.WriteLine($"warning: the machine is oversubscribed (load {load:0.0} on {Environment.ProcessorCount} CPUs). Figures will be pessimistic and noisy: "
+                + $"with {torch.get_num_threads()} intra-op threads every OpenMP parallel region waits for a descheduled peer thread "
+                + "(small ops suffer most). Compare with --threads 1, and see each figure's 'process used N cores' line.");
+        }
     }
 
-    private static string LoadAverage()
-    {
-        const string path = "/proc/loadavg";
-        return File.Exists(path) ? string.Join(' ', File.ReadAllText(path).Split(' ').Take(3)) : "n/a";
-    }
 }
