@@ -37,6 +37,31 @@ public sealed class DownloadAndExportCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Download_ResumesAnInterruptedDownload()
+    {
+        // An earlier run stopped half-way: its partial archive sits in <folder>.download/.
+        var target = Path.Combine(_out, "resumed");
+        byte[] archive;
+        await using (var backend = _home.OpenBackend())
+        await using (var service = new ServiceClient(backend))
+        {
+            var link = await service.CreateRestClient().GetCheckpointArchiveUrlFromTinkerPathAsync(_home.StatePath);
+            archive = await File.ReadAllBytesAsync(new Uri(link.Url).LocalPath);
+        }
+
+        Directory.CreateDirectory(target + ".download");
+        var part = Path.Combine(target + ".download", $"{_home.RunId}_weights_step-3.tar.gz.part");
+        await File.WriteAllBytesAsync(part, archive[..(archive.Length / 2)]);
+
+        var result = await _home.Cli.RunAsync("checkpoint", "download", _home.StatePath, "-o", target);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("Resumed the earlier, interrupted download", result.Output);
+        Assert.True(File.Exists(Path.Combine(target, "optimizer.safetensors")), result.ToString());
+        Assert.False(Directory.Exists(target + ".download"));
+    }
+
+    [Fact]
     public async Task Download_RefusesANonEmptyFolderUnlessForced()
     {
         var target = Path.Combine(_out, "busy");

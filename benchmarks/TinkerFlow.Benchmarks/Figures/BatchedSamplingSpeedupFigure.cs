@@ -53,9 +53,11 @@ internal sealed class BatchedSamplingSpeedupFigure : IQuickFigure
         context.Log($"speedup {speedup:0.00}x (best-of-runs ratio {bestCase:0.00}x; target >= {Target}x); while measuring the {cpuUsed}");
         if (speedup < Target && !context.Smoke)
         {
-            context.Log("below target: a batched step should cost little more than a single-row step (both re-read all weights once); "
-                + "look for per-row work in Sampler.Sample / TokenSelector.Select (host copies, per-row loops) and for KV-cache copies "
-                + "that scale with num_samples (Sampler.ExpandCache, Attention.RepeatKv)");
+            context.Log("below target. A batched step should cost little more than a one-row step (both read every weight once), so look at "
+                + "what scales with num_samples inside a step: Attention.RepeatKv materialises the grouped-query K/V of the whole cache "
+                + "(expand + reshape copies [N, H, S, D] per layer per step), TransformerModel.forward rebuilds the [N, 1, 1, S] mask and positions, "
+                + "KvCache.AppendValid concatenates the validity mask, and TokenSelector.Select softmaxes/multinomials [N, V]; "
+                + "plus this process's share of the 2 shared cores (line above)");
         }
 
         return Task.FromResult<IReadOnlyList<(string, double)>>([("batched_sampling_speedup", speedup)]);

@@ -93,6 +93,7 @@ internal sealed class MfuFigure : IQuickFigure
         context.Log($"below target. The step's own GEMM shapes reach only: [{tokens}x{c.HiddenSize}]x[{c.HiddenSize}x{c.IntermediateSize}] {mlp / 1e9:0.0}, "
             + $"q/o {qkv / 1e9:0.0}, lm_head {head / 1e9:0.0} GFLOP/s (= {mlp / peak:0.00}/{qkv / peak:0.00}/{head / peak:0.00} of the peak); "
             + $"optim_step is {optim / step:P0} of the step; the rest is non-GEMM work (log_softmax over the vocabulary, RMSNorm, RoPE, SiLU, "
-            + "LoRA adds, attention softmax) and load from other processes on this shared machine");
+            + "LoRA adds, attention softmax); on a loaded machine each of the step's thousands of OpenMP parallel regions can also wait "
+            + "for a descheduled peer thread (see 'process used N cores' above; compare --threads 1)");
     }
 }

@@ -137,7 +137,7 @@ internal static class QuickRunner
         output.WriteLine($"TinkerFlow quick benchmarks{(smoke ? " [smoke: toy sizes, numbers meaningless]" : "")}: build {build}, "
             + $"torch threads {torch.get_num_threads()}, {Environment.ProcessorCount} logical CPUs, load average {LoadAverage.All()}, allocator {allocator}, "
             + $".NET {Environment.Version}");
-        if (LoadAverage.OneMinuteValue() is double load && load > Environment.ProcessorCount)
+        if (LoadAverage.OneMinuteValue() is double load && load > Environment.ProcessorCount && torch.get_num_threads() > 1)
         {
             output.WriteLine($"warning: the machine is oversubscribed (load {load:0.0} on {Environment.ProcessorCount} CPUs). Figures will be pessimistic and noisy: "
                 + $"with {torch.get_num_threads()} intra-op threads every OpenMP parallel region waits for a descheduled peer thread "

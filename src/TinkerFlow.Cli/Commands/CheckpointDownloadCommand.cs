@@ -24,8 +24,7 @@ internal static class CheckpointDownloadCommand
             var path = CliContext.ParsePath(parse.GetRequiredValue(pathArgument));
             var directory = Path.GetFullPath(parse.GetValue(output) ?? $"{path.TrainingRunId}-{path.CheckpointId.Replace('/', '-')}");
             EnsureUsable(directory, parse.GetValue(force));
-            var archive = directory.TrimEnd(Path.DirectorySeparatorChar) + ".tar.gz";
-            var files = await CheckpointDownload.RunAsync(context, path, directory, archive, parse.GetValue(keepArchive), cancellationToken).ConfigureAwait(false);
+            var files = await CheckpointDownload.RunAsync(context, path, directory, parse.GetValue(keepArchive), cancellationToken).ConfigureAwait(false);
             if (context.Json)
             {
                 context.WriteJson(new JsonObject

@@ -82,7 +82,7 @@ internal static class ExportCommand
         try
         {
             var unpacked = Path.Combine(staging, "checkpoint");
-            await CheckpointDownload.RunAsync(context, path, unpacked, Path.Combine(staging, "checkpoint.tar.gz"), keepArchive: false, cancellationToken).ConfigureAwait(false);
+            await CheckpointDownload.RunAsync(context, path, unpacked, keepArchive: false, cancellationToken).ConfigureAwait(false);
             var missing = PeftFiles.Where(f => !File.Exists(Path.Combine(unpacked, f))).ToList();
             if (missing.Count > 0)
             {
