@@ -82,5 +82,5 @@ internal static class DpoLoss
 
     private static double Sigmoid(double x) => x >= 0 ? 1 / (1 + Math.Exp(-x)) : Math.Exp(x) / (1 + Math.Exp(x));
 
-    private static double Softplus(double x) => x > 30 ? x : Math.Log1P(Math.Exp(x));
+    private static double Softplus(double x) => x > 30 ? x : Math.Log(1 + Math.Exp(x));
 }

@@ -87,7 +87,7 @@ public sealed class CliApp
         }
         catch (Exception ex)
         {
-            return await ReportAsync(ex, cancellationToken).ConfigureAwait(false);
+            return await ReportAsync(ex).ConfigureAwait(false);
         }
     }
 
@@ -123,9 +123,9 @@ public sealed class CliApp
             }
         });
 
-    private async Task<int> ReportAsync(Exception ex, CancellationToken cancellationToken)
+    private async Task<int> ReportAsync(Exception ex)
     {
-        var (code, message, hint) = Classify(ex, cancellationToken);
+        var (code, message, hint) = Classify(ex);
         await Error.WriteLineAsync($"error: {message}").ConfigureAwait(false);
         if (hint is not null)
         {
@@ -140,13 +140,14 @@ public sealed class CliApp
         return code;
     }
 
-    internal static (int Code, string Message, string? Hint) Classify(Exception ex, CancellationToken cancellationToken)
+    internal static (int Code, string Message, string? Hint) Classify(Exception ex)
     {
         switch (ex)
         {
             case CliUserException user:
                 return (ExitCodes.UserError, user.Message, user.Hint);
-            case OperationCanceledException when cancellationToken.IsCancellationRequested:
+            case OperationCanceledException:
+                // Ctrl+C cancels System.CommandLine's own token, so any cancellation that reaches here is an interrupt.
                 return (ExitCodes.Interrupted, "Interrupted.", null);
             case TinkerRequestException { Status: null } request when IsConnectionFailure(request):
                 return (ExitCodes.UserError, request.Message,

@@ -178,11 +178,23 @@ internal sealed class CliContext : IAsyncDisposable
         return new ServiceClient(new TinkerClientOptions { Backend = _engine, BaseUrl = null });
     }
 
-    private LocalBackend CreateEngine() => new(new LocalBackendOptions
+    private LocalBackend CreateEngine()
     {
-        HomeDirectory = Home,
-        ModelDirectories = LocalBackendOptions.ParseModelDirectories(_app.GetEnvironmentVariable("TINKERFLOW_MODELS")),
-    });
+        try
+        {
+            return new LocalBackend(new LocalBackendOptions
+            {
+                HomeDirectory = Home,
+                ModelDirectories = LocalBackendOptions.ParseModelDirectories(_app.GetEnvironmentVariable("TINKERFLOW_MODELS")),
+            });
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new CliUserException(
+                $"The embedded engine cannot use '{Home}' as its data folder: {ex.Message}",
+                "Pass --home with a writable folder, or set TINKERFLOW_HOME.");
+        }
+    }
 
     /// <summary>Servers have no tokenizer endpoint: built-in and TINKERFLOW_MODELS tokenizers are loaded here.</summary>
     private TinkerTokenizer ResolveTokenizerLocally(string baseModel)

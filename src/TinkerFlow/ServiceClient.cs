@@ -1,4 +1,5 @@
 using System.Reflection;
+using Microsoft.Extensions.Logging;
 using TinkerFlow.Types;
 
 namespace TinkerFlow;
@@ -208,12 +209,37 @@ public class ServiceClient : IAsyncDisposable
                 },
                 cancellationToken).ConfigureAwait(false);
             _sessionId = response.SessionId;
+            LogSessionMessages(response);
             _heartbeatLoop = HeartbeatLoopAsync(response.SessionId, _disposed.Token);
             return response.SessionId;
         }
         finally
         {
             _sessionLock.Release();
+        }
+    }
+
+    private void LogSessionMessages(CreateSessionResponse response)
+    {
+        if (Options.LoggerFactory is not { } factory)
+        {
+            return;
+        }
+
+        var logger = factory.CreateLogger("TinkerFlow.ServiceClient");
+        if (response.InfoMessage is { Length: > 0 } info)
+        {
+            logger.LogInformation("{Message}", info);
+        }
+
+        if (response.WarningMessage is { Length: > 0 } warning)
+        {
+            logger.LogWarning("{Message}", warning);
+        }
+
+        if (response.ErrorMessage is { Length: > 0 } error)
+        {
+            logger.LogError("{Message}", error);
         }
     }
 

@@ -98,13 +98,11 @@ public sealed class CommandLineTests
     [Fact]
     public void Classify_MapsUserServerAndUnexpectedFailures()
     {
-        Assert.Equal(ExitCodes.UserError, CliApp.Classify(TinkerRequestException.User("bad"), default).Code);
-        Assert.Equal(ExitCodes.UserError, CliApp.Classify(new TinkerRequestException("forbidden", status: 403), default).Code);
-        Assert.Equal(ExitCodes.UnexpectedError, CliApp.Classify(new TinkerRequestException("boom", RequestErrorCategory.Server, 500), default).Code);
-        Assert.Equal(ExitCodes.UnexpectedError, CliApp.Classify(new InvalidOperationException("bug"), default).Code);
-        using var cancelled = new CancellationTokenSource();
-        cancelled.Cancel();
-        Assert.Equal(ExitCodes.Interrupted, CliApp.Classify(new OperationCanceledException(), cancelled.Token).Code);
-        Assert.Contains("another user", CliApp.Classify(new TinkerRequestException("forbidden", status: 403), default).Hint);
+        Assert.Equal(ExitCodes.UserError, CliApp.Classify(TinkerRequestException.User("bad")).Code);
+        Assert.Equal(ExitCodes.UserError, CliApp.Classify(new TinkerRequestException("forbidden", status: 403)).Code);
+        Assert.Equal(ExitCodes.UnexpectedError, CliApp.Classify(new TinkerRequestException("boom", RequestErrorCategory.Server, 500)).Code);
+        Assert.Equal(ExitCodes.UnexpectedError, CliApp.Classify(new InvalidOperationException("bug")).Code);
+        Assert.Equal(ExitCodes.Interrupted, CliApp.Classify(new OperationCanceledException()).Code);
+        Assert.Contains("another user", CliApp.Classify(new TinkerRequestException("forbidden", status: 403)).Hint);
     }
 }

@@ -80,4 +80,17 @@ public sealed class ModelsAndRunCommandTests : IAsyncLifetime
         Assert.Equal(ExitCodes.UserError, result.ExitCode);
         Assert.Contains("--limit must be 0 (everything) or positive", result.Error);
     }
+
+    [Fact]
+    public async Task Home_ThatIsAFileIsAUserError()
+    {
+        var file = Path.Combine(_home.Path, "not-a-folder");
+        await File.WriteAllTextAsync(file, "x");
+
+        var result = await _home.Cli.RunAsync("checkpoint", "list", "--home", file);
+
+        Assert.Equal(ExitCodes.UserError, result.ExitCode);
+        Assert.Contains($"cannot use '{file}' as its data folder", result.Error);
+        Assert.Contains("--home", result.Error);
+    }
 }

@@ -94,6 +94,22 @@ public sealed class CheckpointRestTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SaveWeights_TakenNameIs409_ButAReplayGetsItsFirstAnswer()
+    {
+        var (_, model, path) = await TrainAndSaveAsync("dup");
+        var first = $$"""{"model_id":"{{model}}","path":"dup","seq_id":3,"type":"save_weights"}""";
+
+        var replay = await Host.PostAsync("api/v1/save_weights", first);
+        var taken = await Host.PostAsync("api/v1/save_weights", $$"""{"model_id":"{{model}}","path":"dup","seq_id":4,"type":"save_weights"}""");
+        var overwrite = await Host.CallAsync("api/v1/save_weights", $$"""{"model_id":"{{model}}","path":"dup","seq_id":5,"overwrite":true,"type":"save_weights"}""");
+
+        Assert.Equal(path, (await Host.ResultAsync(replay.Json.GetProperty("request_id").GetString()!)).GetProperty("path").GetString());
+        Assert.Equal(HttpStatusCode.Conflict, taken.Status);
+        Assert.Contains("overwrite", taken.Error);
+        Assert.Equal(path, overwrite.GetProperty("path").GetString());
+    }
+
+    [Fact]
     public async Task PublishedCheckpoint_IsReadableButNotDeletableByOthers_PrivateIsInvisible()
     {
         var (_, model, path) = await TrainAndSaveAsync("shared");

@@ -76,7 +76,7 @@ internal static class CheckpointDownload
             if (value.TotalBytes is > 0 and var total)
             {
                 task.IsIndeterminate = false;
-                task.MaxValue = total.Value;
+                task.MaxValue = total;
             }
 
             task.Value = value.BytesDownloaded;

@@ -101,7 +101,24 @@ internal static partial class ApiEndpoints
         var request = await Body<SaveWeightsRequest>(context, state, "save_weights");
         var user = ServerState.User(context);
         var backend = state.For(user);
-        return await state.SubmitAsync(user, TrainingKey(request.ModelId, request.SeqId), Canonical(request), request.ModelId, () => backend.SaveWeightsAsync(request, CancellationToken.None));
+        return await state.SubmitAsync(
+            user,
+            TrainingKey(request.ModelId, request.SeqId),
+            Canonical(request),
+            request.ModelId,
+            () =>
+            {
+                // A name that is already taken is a 409 at submission (wire-protocol §12 item 9); a replay of the
+                // same (model_id, seq_id) never gets here, so it still answers with its first request id.
+                if (!request.Overwrite && CheckpointExists(state, user, request.ModelId, $"weights/{request.Path}"))
+                {
+                    throw new ApiError(
+                        StatusCodes.Status409Conflict,
+                        $"Checkpoint 'tinker://{request.ModelId}/weights/{request.Path}' already exists. Choose another name or pass overwrite: true.");
+                }
+
+                return backend.SaveWeightsAsync(request, CancellationToken.None);
+            });
     }
 
     private static async Task<IResult> SaveWeightsForSamplerAsync(HttpContext context, ServerState state)
@@ -145,6 +162,12 @@ internal static partial class ApiEndpoints
         }
 
         return await state.SubmitAsync(user, TrainingKey(request.ModelId, request.SeqId), Canonical(request), request.ModelId, () => backend.LoadWeightsAsync(request, CancellationToken.None));
+    }
+
+    private static bool CheckpointExists(ServerState state, string user, string modelId, string checkpointId)
+    {
+        var run = state.Store.TryGetRun(modelId);
+        return run is not null && run.ModelOwner == user && state.Store.ListCheckpoints(modelId).Any(c => c.CheckpointId == checkpointId);
     }
 
     private static string? TrainingKey(string modelId, int? seqId) => seqId is { } seq ? $"model_id {modelId} seq_id {seq}" : null;

@@ -1,0 +1,147 @@
+// Distill: on-policy reverse-KL distillation as one flat loop (the C# twin of the cookbook's
+// distillation/on_policy_distillation). Read it top to bottom: config → clients → teacher (SFT it, or --teacher-path)
+// → (resume) → sample/score/train loop.
+//
+//   dotnet run -c Release --project recipes/Distill -- --log-path runs/distill [--max-steps 40] [--teacher-path tinker://…] [--base-url URL] [--model NAME]
+//
+// Each step the student samples GroupSize completions for GroupsPerBatch prompts, the teacher scores every sampled
+// token (ComputeLogprobsAsync on prompt + completion), and each token's advantage is the negative reverse KL,
+// A_t = −c·(log q_student,t − log p_teacher,t) (cookbook §3.6, discount 0, no reward). The importance_sampling loss
+// then moves the student toward what the teacher would have said. teacher_kl = mean(log q − log p) over sampled tokens.
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TinkerFlow;
+using TinkerFlow.Cookbook.Checkpoints;
+using TinkerFlow.Cookbook.Data;
+using TinkerFlow.Cookbook.Recipes;
+using TinkerFlow.Cookbook.Renderers;
+using TinkerFlow.Cookbook.Rl;
+using TinkerFlow.Recipes.Distill;
+using TinkerFlow.Types;
+
+var config = RecipeArgs.Parse(new Config(), args);
+Console.WriteLine($"Distill config: {RecipeArgs.Describe(config)}");
+Directory.CreateDirectory(config.LogPath);
+
+// ---- Clients: the embedded engine by default, a Tinker service with --base-url.
+var options = new TinkerClientOptions();
+if (config.BaseUrl is not null)
+{
+    options.BaseUrl = new Uri(config.BaseUrl);
+}
+
+await using var service = new ServiceClient(options);
+var renderer = new Qwen3Renderer(await service.Backend.GetTokenizerAsync(config.Model));
+var conversations = ConversationFile.Load(config.DataPath);
+
+// ---- Teacher: --teacher-path, else the one an earlier run in log_path made, else SFT a LoRA on the chat data now.
+var teacherFile = Path.Combine(config.LogPath, "teacher.json");
+var teacherPath = config.TeacherPath
+    ?? (File.Exists(teacherFile) ? (string?)JsonNode.Parse(File.ReadAllText(teacherFile))!["teacher_path"] : null)
+    ?? await TeacherSft.TrainAsync(service, renderer, conversations, config);
+File.WriteAllText(teacherFile, new JsonObject { ["teacher_path"] = teacherPath }.ToJsonString() + "\n");
+var teacher = await service.CreateSamplingClientAsync(modelPath: teacherPath);
+Console.WriteLine($"Teacher: {teacherPath}");
+
+// ---- Student: a fresh LoRA on the base model, or the last checkpoint in log_path.
+var resume = CheckpointLog.GetLastCheckpoint(config.LogPath);
+var training = resume?.StatePath is { } statePath
+    ? await service.CreateTrainingClientFromStateWithOptimizerAsync(statePath)
+    : await service.CreateLoraTrainingClientAsync(config.Model, rank: config.LoraRank, seed: config.Seed);
+var startStep = resume?.Step ?? 0;
+Console.WriteLine(resume is null ? $"Student run {training.ModelId}" : $"Resumed {training.ModelId} at step {startStep} from {resume.StatePath}");
+
+// ---- Prompts: the user turns of the chat data (the assistant turns only grade samples, for the `correct` metric).
+var batchesPerEpoch = conversations.Count / config.GroupsPerBatch;
+var samplingParams = new SamplingParams { MaxTokens = config.MaxTokens, Temperature = config.Temperature, Stop = renderer.GetStopSequences() };
+var metricsFile = Path.Combine(config.LogPath, "metrics.jsonl");
+var checkpoints = new CheckpointManager(training, config.LogPath, new CheckpointOptions { SaveEvery = config.SaveEvery });
+for (var step = startStep; step < config.MaxSteps; step++)
+{
+    var started = DateTime.UtcNow;
+    var (epoch, batchIndex) = (step / batchesPerEpoch, step % batchesPerEpoch);
+    if (step > startStep)
+    {
+        await checkpoints.MaybeSaveAsync(new LoopState(epoch, batchIndex, step));
+    }
+
+    // Sample from the current student (on-policy: a fresh snapshot of the weights every step).
+    var student = await training.SaveWeightsAndGetSamplingClientAsync();
+    var order = SeededRandom.Permutation(conversations.Count, config.Seed + epoch);
+    var problems_P = order.Skip(batchIndex * config.GroupsPerBatch).Take(config.GroupsPerBatch).Select(i => conversations[i]).ToList();
+    var prompts_P = problems_P.Select(c => renderer.BuildGenerationPrompt([c[0]])).ToList();
+    var samples_P = await Task.WhenAll(prompts_P.Select(async (prompt, p) =>
+    {
+        var seeded = samplingParams with { Seed = ((long)config.Seed << 32) + ((long)step * config.GroupsPerBatch) + p };
+        var future = await student.SampleAsync(WaitUntil.Completed, prompt, config.GroupSize, seeded);
+        return future.Value.Sequences;
+    }));
+
+    var datums_D = new List<RlDatum>();
+    double correct = 0, parsed = 0, sampledTokens = 0;
+    for (var p = 0; p < prompts_P.Count; p++)
+    {
+        foreach (var sequence in samples_P[p])
+        {
+            datums_D.Add(TrajectoryToDatum.FromPromptAndCompletion(prompts_P[p], TokensWithLogprobs.FromSampledSequence(sequence), advantage: 0));
+            var (message, ok) = renderer.ParseResponse(sequence.Tokens);
+            parsed += ok ? 1 : 0;
+            correct += ok && message.Content.Trim() == problems_P[p][1].Content.Trim() ? 1 : 0;
+            sampledTokens += sequence.Tokens.Count;
+        }
+    }
+
+    // The teacher scores every sampled token; advantage = −c·(log q − log p_teacher) on sampled tokens, 0 elsewhere.
+    var teacherLogprobs_D = await KlPenalty.ComputeReferenceLogprobsAsync(teacher, datums_D);
+    double klSum = 0, tokenCount = 0;
+    for (var d = 0; d < datums_D.Count; d++)
+    {
+        var (q, mask, advantages) = (datums_D[d].SamplerLogprobs, datums_D[d].Mask, new float[datums_D[d].Mask.Length]);
+        for (var t = 0; t < mask.Length; t++)
+        {
+            var reverseKl = (double)q[t] - teacherLogprobs_D[d][t];
+            advantages[t] = (float)(-config.KlPenaltyCoef * mask[t] * reverseKl);
+            klSum += mask[t] * reverseKl;
+            tokenCount += mask[t];
+        }
+
+        datums_D[d] = datums_D[d].WithAdvantages(advantages);
+    }
+
+    var fb = await training.ForwardBackwardAsync(WaitUntil.Started, [.. datums_D.Select(d => d.Datum)], LossFnType.ImportanceSampling);
+    var optim = await training.OptimStepAsync(WaitUntil.Started, new AdamParams { LearningRate = config.LearningRate });
+    var output = await fb;
+    var optimResult = await optim;
+
+    var metrics = new Dictionary<string, double>
+    {
+        ["step"] = step,
+        ["teacher_kl"] = klSum / Math.Max(tokenCount, 1),
+        ["correct"] = correct / datums_D.Count,
+        ["parsed"] = parsed / datums_D.Count,
+        ["ac_tokens_per_turn"] = sampledTokens / datums_D.Count,
+        ["optim/lr"] = config.LearningRate,
+        ["epoch"] = epoch,
+    };
+    foreach (var (key, value) in KlMetrics.Compute(datums_D, output))
+    {
+        metrics[key] = value;
+    }
+
+    foreach (var (key, value) in optimResult.Metrics ?? new Dictionary<string, double>())
+    {
+        metrics[$"optim/{key.Split(':')[0]}"] = value;
+    }
+
+    metrics["time/step"] = (DateTime.UtcNow - started).TotalSeconds;
+    File.AppendAllText(metricsFile, JsonSerializer.Serialize(metrics) + "\n");
+    Console.WriteLine(string.Join("  ", metrics.Select(kv => $"{kv.Key}={kv.Value.ToString("G4", CultureInfo.InvariantCulture)}")));
+}
+
+if (startStep < config.MaxSteps)
+{
+    var end = new LoopState(config.MaxSteps / batchesPerEpoch, config.MaxSteps % batchesPerEpoch, config.MaxSteps);
+    var final = await checkpoints.SaveFinalAsync(end);
+    Console.WriteLine($"Final checkpoint: {final.StatePath} (sampler: {final.SamplerPath})");
+}
