@@ -54,7 +54,10 @@ Console.WriteLine(resume is null ? $"Student run {training.ModelId}" : $"Resumed
 
 // ---- Prompts: the user turns of the chat data (the assistant turns only grade samples, for the `correct` metric).
 var batchesPerEpoch = conversations.Count / config.GroupsPerBatch;
-var samplingParams = new SamplingParams { MaxTokens = config.MaxTokens, Temperature = config.Temperature, Stop = renderer.GetStopSequences() };
+// Stop at <|im_end|> (the end of a ChatML turn) and at <|endoftext|>, which ends the plain-text documents the base model
+// was pretrained on: a student that has not learned the chat format yet stops there instead of rambling.
+var stopTokens = new[] { "<|im_end|>", "<|endoftext|>" }.Select(t => renderer.Tokenizer.TokenToId(t) ?? throw new InvalidOperationException($"The tokenizer has no {t}.")).ToArray();
+var samplingParams = new SamplingParams { MaxTokens = config.MaxTokens, Temperature = config.Temperature, Stop = StopCondition.FromTokenIds(stopTokens) };
 var metricsFile = Path.Combine(config.LogPath, "metrics.jsonl");
 var checkpoints = new CheckpointManager(training, config.LogPath, new CheckpointOptions { SaveEvery = config.SaveEvery });
 for (var step = startStep; step < config.MaxSteps; step++)
@@ -135,6 +138,7 @@ for (var step = startStep; step < config.MaxSteps; step++)
     }
 
     metrics["time/step"] = (DateTime.UtcNow - started).TotalSeconds;
+    Console.WriteLine($"  sample: {problems_P[0][0].Content} -> {JsonSerializer.Serialize(renderer.Tokenizer.Decode(samples_P[0][0].Tokens))}");
     File.AppendAllText(metricsFile, JsonSerializer.Serialize(metrics) + "\n");
     Console.WriteLine(string.Join("  ", metrics.Select(kv => $"{kv.Key}={kv.Value.ToString("G4", CultureInfo.InvariantCulture)}")));
 }

@@ -295,6 +295,7 @@ internal static class Program
             var trajectories_G = response.Value.Sequences
                 .Select(seq => new Trajectory([env.Step(observation, TokensWithLogprobs.FromSampledSequence(seq))]))
                 .ToList();
+            if (Environment.GetEnvironmentVariable("MATHRL_DEBUG") is not null && index == 0) Console.WriteLine($"DEBUG {problem.Question} -> " + string.Join(" | ", response.Value.Sequences.Select(s => renderer.ParseResponse(s.Tokens).Message.Content)));
             return new TrajectoryGroup(trajectories_G);
         }
 

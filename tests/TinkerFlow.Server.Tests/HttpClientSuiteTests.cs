@@ -14,14 +14,20 @@ public sealed class HttpClientSuiteTests : ClientSuite
     {
         _host = await ServerHost.StartAsync(_home.Path, o => o.LongPollTimeout = TimeSpan.FromSeconds(5));
         var engine = _host.State.Engine;
-        _backend = new ServiceClient(new TinkerClientOptions
+        var options = new TinkerClientOptions
         {
             BaseUrl = _host.BaseUrl,
             ApiKey = ServerHost.Alice,
 
             // Tinker services have no tokenizer endpoint; the test borrows the server engine's tokenizer.
             TokenizerResolver = name => engine.GetTokenizerAsync(name).GetAwaiter().GetResult(),
-        }).Backend;
+        };
+
+        // The SDK retries 409 (e.g. "already public") for up to 5 minutes; a short budget keeps the suite quick.
+        options.Retry.TotalTimeout = TimeSpan.FromSeconds(3);
+        options.Retry.Delay = TimeSpan.FromMilliseconds(50);
+        options.Retry.MaxDelay = TimeSpan.FromMilliseconds(200);
+        _backend = new ServiceClient(options).Backend;
         return _backend;
     }
 
