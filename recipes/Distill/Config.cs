@@ -17,7 +17,7 @@ internal sealed record Config
     public int MaxTokens { get; init; } = 24;                                  // sampled tokens per completion
     public double Temperature { get; init; } = 1.0;                            // student sampling temperature (1 keeps q = the policy)
     public double LearningRate { get; init; } = 2e-3;                          // student LR (constant, as in the cookbook's RL)
-    public double KlPenaltyCoef { get; init; } = 1.0;                          // c in A_t = −c·(log q_student − log p_teacher)
+    public double KlPenaltyCoef { get; init; } = 1.0;                          // c in A_t = c·(d̄ − d_t), d_t = log q_student − log p_teacher
     public int LoraRank { get; init; } = 32;                                   // LoRA rank (student and teacher)
     public int SaveEvery { get; init; } = 20;                                  // steps between checkpoints
     public int Seed { get; init; } = 0;                                        // prompt order, sampling seeds, LoRA init

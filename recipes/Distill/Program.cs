@@ -95,22 +95,11 @@ for (var step = startStep; step < config.MaxSteps; step++)
         }
     }
 
-    // The teacher scores every sampled token; advantage = −c·(log q − log p_teacher) on sampled tokens, 0 elsewhere.
+    // The teacher scores every sampled token. With d_t = log q_t − log p_teacher,t on sampled tokens and its batch mean
+    // d̄ (= teacher_kl), KlPenalty sets A_t = c·(d̄ − d_t): the negative reverse KL, centred (cookbook §3.6, discount 0).
     var teacherLogprobs_D = await KlPenalty.ComputeReferenceLogprobsAsync(teacher, datums_D);
-    double klSum = 0, tokenCount = 0;
-    for (var d = 0; d < datums_D.Count; d++)
-    {
-        var (q, mask, advantages) = (datums_D[d].SamplerLogprobs, datums_D[d].Mask, new float[datums_D[d].Mask.Length]);
-        for (var t = 0; t < mask.Length; t++)
-        {
-            var reverseKl = (double)q[t] - teacherLogprobs_D[d][t];
-            advantages[t] = (float)(-config.KlPenaltyCoef * mask[t] * reverseKl);
-            klSum += mask[t] * reverseKl;
-            tokenCount += mask[t];
-        }
-
-        datums_D[d] = datums_D[d].WithAdvantages(advantages);
-    }
+    var (penalized_D, teacherKl) = KlPenalty.Apply(datums_D, teacherLogprobs_D, config.KlPenaltyCoef);
+    datums_D = [.. penalized_D];
 
     var fb = await training.ForwardBackwardAsync(WaitUntil.Started, [.. datums_D.Select(d => d.Datum)], LossFnType.ImportanceSampling);
     var optim = await training.OptimStepAsync(WaitUntil.Started, new AdamParams { LearningRate = config.LearningRate });
@@ -120,7 +109,7 @@ for (var step = startStep; step < config.MaxSteps; step++)
     var metrics = new Dictionary<string, double>
     {
         ["step"] = step,
-        ["teacher_kl"] = klSum / Math.Max(tokenCount, 1),
+        ["teacher_kl"] = teacherKl,
         ["correct"] = correct / datums_D.Count,
         ["parsed"] = parsed / datums_D.Count,
         ["ac_tokens_per_turn"] = sampledTokens / datums_D.Count,
