@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-recipe="${TINKERFLOW_RECIPE:-SlLoop}"
+recipe="${TINKERFLOW_RECIPE:-Sft}"
 log_path="runs/$(echo "$recipe" | tr '[:upper:]' '[:lower:]')"
 preload=""
 if [ -n "${TINKERFLOW_TCMALLOC:-}" ]; then preload="$TINKERFLOW_TCMALLOC"; fi

@@ -39,7 +39,7 @@ var conversations = ConversationFile.Load(config.DataPath);
 var teacherFile = Path.Combine(config.LogPath, "teacher.json");
 var teacherPath = config.TeacherPath
     ?? (File.Exists(teacherFile) ? (string?)JsonNode.Parse(File.ReadAllText(teacherFile))!["teacher_path"] : null)
-    ?? await TeacherSft.TrainAsync(service, renderer, conversations, config);
+    ?? await ChatSft.TrainTeacherAsync(service, renderer, conversations, config);
 File.WriteAllText(teacherFile, new JsonObject { ["teacher_path"] = teacherPath }.ToJsonString() + "\n");
 var teacher = await service.CreateSamplingClientAsync(modelPath: teacherPath);
 Console.WriteLine($"Teacher: {teacherPath}");
@@ -51,6 +51,13 @@ var training = resume?.StatePath is { } statePath
     : await service.CreateLoraTrainingClientAsync(config.Model, rank: config.LoraRank, seed: config.Seed);
 var startStep = resume?.Step ?? 0;
 Console.WriteLine(resume is null ? $"Student run {training.ModelId}" : $"Resumed {training.ModelId} at step {startStep} from {resume.StatePath}");
+if (resume is null && config.StudentSftSteps > 0)
+{
+    // Off-policy warm-up, as the cookbook's distillation runs SFT before on-policy KL: a base student that never saw
+    // ChatML ignores the question, so it would never sample the tokens the teacher wants and the reverse KL could not
+    // teach it. A few SFT steps (far fewer than the teacher's) fix the format; on-policy distillation does the rest.
+    await ChatSft.TrainAsync("Student", training, renderer, conversations, config.StudentSftSteps, config.SftBatchSize, config.TeacherLearningRate, config.Seed + 2000);
+}
 
 // ---- Prompts: the user turns of the chat data (the assistant turns only grade samples, for the `correct` metric).
 var batchesPerEpoch = conversations.Count / config.GroupsPerBatch;

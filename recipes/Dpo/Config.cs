@@ -8,8 +8,8 @@ internal sealed record Config
     public string Model { get; init; } = "tinkerflow/tiny-qwen3";               // policy and reference base model
     public string DataPath { get; init; } = Path.Combine(AppContext.BaseDirectory, "data", "tiny_prefs.jsonl");
     public int MaxSteps { get; init; } = 60;                                    // optimizer steps
-    public int BatchSize { get; init; } = 16;                                   // preference pairs per step (2 datums each)
-    public double LearningRate { get; init; } = 1e-3;                           // peak LR, linear decay to 0
+    public int BatchSize { get; init; } = 32;                                   // preference pairs per step (2 datums each)
+    public double LearningRate { get; init; } = 2e-3;                           // peak LR, linear decay to 0
     public double Beta { get; init; } = 0.1;                                    // DPO temperature β
     public int LoraRank { get; init; } = 32;                                    // LoRA rank
     public int TestSize { get; init; } = 128;                                   // held-out pairs, never trained on

@@ -40,7 +40,7 @@ internal sealed record Config
     public int TestSize { get; init; } = 100;                               // fixed held-out problems (greedy)
     public int EvalEvery { get; init; } = 5;                                // steps between test evals (and step 0, and the end)
     public int SaveEvery { get; init; } = 10;                               // steps between checkpoints (0 = final only)
-    public int WarmStartSteps { get; init; } = 6;                           // SFT steps on chat arithmetic first (0 = none)
+    public int WarmStartSteps { get; init; } = 80;                          // SFT steps on chat arithmetic first (0 = none)
     public int WarmStartBatchSize { get; init; } = 32;                      // conversations per warm-start step
     public double WarmStartLearningRate { get; init; } = 2e-3;              // warm-start peak LR, linear decay
     public int Seed { get; init; } = 0;                                     // problems, sampling seeds, LoRA init
@@ -119,13 +119,16 @@ internal static class Program
             TotalSteps = config.MaxSteps,
             ShownMetrics = ["env/all/reward/total", "env/all/correct", "test/env/all/correct", "optim/kl_sample_train_v1", "sampling_client/step_max", "time/step"],
         });
-        void Log(int step, Dictionary<string, double> row)
+        void Log(int step, Dictionary<string, double> row, bool live = true)
         {
             row["progress/done_frac"] = Math.Min(1, step / (double)config.MaxSteps);
             row["time/total"] = (DateTime.UtcNow - started).TotalSeconds;
             var record = new MetricRecord(step, row, DateTimeOffset.UtcNow);
             jsonl.OnNext(record);
-            view.OnNext(record);
+            if (live)
+            {
+                view.OnNext(record);
+            }
         }
 
         var sampler = await training.SaveWeightsAndGetSamplingClientAsync();
@@ -234,7 +237,7 @@ internal static class Program
                             row["time/step"] = result.Train.Elapsed.TotalSeconds;
                             Log(global, row);
                             sampler = result.Train.SamplingClient!;
-                            if (EvalDue(global + 1) && global + 1 < config.MaxSteps)
+                            if (EvalDue(global + 1) && global + 1 < segmentEnd) // the next segment evaluates its own start
                             {
                                 pendingTest[global + 1] = await EvaluateAsync(sampler);
                             }
@@ -274,7 +277,7 @@ internal static class Program
         {
             var final = new Dictionary<string, double>();
             Merge(final, await EvaluateAsync(sampler));
-            Log(config.MaxSteps, final);
+            Log(config.MaxSteps, final, live: false);
             await checkpoints.SaveFinalAsync(new LoopState(0, config.MaxSteps, config.MaxSteps));
         }
 
@@ -295,7 +298,6 @@ internal static class Program
             var trajectories_G = response.Value.Sequences
                 .Select(seq => new Trajectory([env.Step(observation, TokensWithLogprobs.FromSampledSequence(seq))]))
                 .ToList();
-            if (Environment.GetEnvironmentVariable("MATHRL_DEBUG") is not null && index == 0) Console.WriteLine($"DEBUG {problem.Question} -> " + string.Join(" | ", response.Value.Sequences.Select(s => renderer.ParseResponse(s.Tokens).Message.Content)));
             return new TrajectoryGroup(trajectories_G);
         }
 

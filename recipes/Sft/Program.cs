@@ -3,7 +3,7 @@
 // the next step submitted while the current one runs. Reads top to bottom: config → clients → resume → data →
 // pipelined train/eval/save loop → plots → a few sampled answers.
 //
-//   dotnet run -c Release --project recipes/Sft -- --log-path runs/sft [--max-steps 120] [--base-url URL] [--model NAME]
+//   dotnet run -c Release --project recipes/Sft -- --log-path runs/sft [--max-steps 240] [--base-url URL] [--model NAME]
 using System.Reactive.Subjects;
 using System.Text.Json;
 using System.Threading.Tasks.Dataflow;
@@ -28,14 +28,14 @@ internal sealed record Config
     public string? Renderer { get; init; }                                    // null = recommended for the model (qwen3)
     public string DataPath { get; init; } = Path.Combine(AppContext.BaseDirectory, "data", "tiny_chat.jsonl");
     public int TestSize { get; init; } = 64;                                  // held-out conversations (test/nll)
-    public int MaxSteps { get; init; } = 120;                                 // optimizer steps (epochs wrap)
+    public int MaxSteps { get; init; } = 240;                                 // optimizer steps (~2 epochs; epochs wrap)
     public int BatchSize { get; init; } = 32;                                 // conversations per step
     public double LearningRate { get; init; } = 2e-3;                         // peak LR
     public LrScheduleKind LrSchedule { get; init; } = LrScheduleKind.Linear;  // decays over max-steps
     public int LoraRank { get; init; } = 32;                                  // LoRA rank
     public int SubmitAhead { get; init; } = 1;                                // steps queued beyond the running one (0 = none)
-    public int EvalEvery { get; init; } = 20;                                 // steps between test/nll evaluations (0 = never)
-    public int SaveEvery { get; init; } = 40;                                 // steps between checkpoints (0 = final only)
+    public int EvalEvery { get; init; } = 40;                                 // steps between test/nll evaluations (0 = never)
+    public int SaveEvery { get; init; } = 80;                                 // steps between checkpoints (0 = final only)
     public int NumSamples { get; init; } = 4;                                 // held-out answers sampled at the end
     public int Seed { get; init; } = 0;                                       // train/test split and LoRA init
 }
@@ -156,6 +156,16 @@ internal static class Program
         await stage.Completion;
         if (state.Step > startStep)
         {
+            // The final weights: one more test/nll in a row of its own (step = max_steps; not shown live), and the
+            // final checkpoint.
+            if (evaluator is not null)
+            {
+                var final = new MetricRecord(state.Step, new Dictionary<string, double>(await evaluator.EvaluateAsync(training)), DateTimeOffset.UtcNow);
+                earlier.Add(final);
+                jsonl.OnNext(final);
+                plots.OnNext(final);
+            }
+
             await checkpoints.SaveFinalAsync(state);
         }
 

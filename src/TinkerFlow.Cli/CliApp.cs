@@ -10,7 +10,7 @@ using TinkerFlow.Types;
 namespace TinkerFlow.Cli;
 
 /// <summary>
-/// The <c>tinkerflow</c> command line: <c>serve</c>, <c>models</c>, <c>run</c>, <c>checkpoint</c>, <c>sample</c> and
+/// The <c>tinkerflow</c> command line: <c>serve</c>, <c>dashboard</c>, <c>models</c>, <c>run</c>, <c>checkpoint</c>, <c>sample</c> and
 /// <c>export</c>, against the embedded engine (default) or a server (<c>--base-url</c> / <c>TINKER_BASE_URL</c>).
 /// </summary>
 /// <remarks>
@@ -104,6 +104,7 @@ public sealed class CliApp
         };
         options.AddTo(root);
         root.Add(ServeCommand.Create(this, options));
+        root.Add(DashboardCommand.Create(this, options));
         root.Add(ModelsCommand.Create(this, options));
         root.Add(RunCommands.Create(this, options));
         root.Add(CheckpointCommands.Create(this, options));

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using TinkerFlow.Local;
 using TinkerFlow.Local.BuiltinModels;
 using TinkerFlow.Server.Auth;
+using TinkerFlow.Server.Dashboard;
 using TinkerFlow.Server.Futures;
 using TinkerFlow.Server.Http;
 using TinkerFlow.Server.Storage;
@@ -51,6 +52,7 @@ internal sealed class ServerState : IAsyncDisposable
         Futures = new FutureTable(options.TimeProvider, options.FutureRetention);
         Replays = new ReplayTable();
         Archives = new ArchiveSigner(Store.GetOrCreateSecret("archive-hmac"), options.TimeProvider);
+        RunMetrics = new RunMetricsRecorder(Store.RunDirectory, options.TimeProvider);
     }
 
     public ServerOptions Options { get; }
@@ -70,6 +72,9 @@ internal sealed class ServerState : IAsyncDisposable
     public ReplayTable Replays { get; }
 
     public ArchiveSigner Archives { get; }
+
+    /// <summary>Per-run engine metrics for the dashboard (<c>runs/&lt;run&gt;/metrics.jsonl</c>).</summary>
+    public RunMetricsRecorder RunMetrics { get; }
 
     /// <summary>The engine acting for <paramref name="user"/>.</summary>
     public LocalBackend For(string user) => _views.GetOrAdd(user, u => Engine.ForOwner(u));

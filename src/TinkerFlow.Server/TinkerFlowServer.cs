@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using TinkerFlow.Server.Auth;
+using TinkerFlow.Server.Dashboard;
 using TinkerFlow.Server.Endpoints;
 using TinkerFlow.Server.Http;
 
@@ -10,7 +11,8 @@ namespace TinkerFlow.Server;
 
 /// <summary>
 /// Builds the TinkerFlow HTTP server: the Tinker wire API (<c>/api/v1/*</c>, JSON) over the embedded engine, with
-/// API keys, SQLite metadata under <see cref="ServerOptions.HomeDirectory"/> and in-memory futures.
+/// API keys, SQLite metadata under <see cref="ServerOptions.HomeDirectory"/> and in-memory futures, plus the training
+/// dashboard at <c>/</c> (<see cref="TinkerFlowDashboard"/>).
 /// </summary>
 /// <example>
 /// <code>
@@ -58,6 +60,7 @@ public static class TinkerFlowServer
         var app = builder.Build();
         UseTinkerFlow(app);
         app.MapTinkerFlowApi();
+        app.MapTinkerFlowDashboard();
         return app;
     }
 

@@ -48,6 +48,7 @@ internal static class ServeCommand
                 context.Console.WriteLine(settings.ApiKeys is { Count: > 0 } keys
                     ? $"API keys: {keys.Count} from TINKERFLOW_API_KEYS"
                     : $"API key: {(File.Exists(keyFile) ? File.ReadAllText(keyFile).Trim() : "(generated)")} (kept in {keyFile})");
+                context.Console.WriteLine($"Dashboard: {server.Urls.First().TrimEnd('/')}/ (asks for the API key)");
                 context.Console.WriteLine("Press Ctrl+C to stop.");
                 try
                 {

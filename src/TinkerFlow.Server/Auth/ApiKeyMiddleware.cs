@@ -1,11 +1,13 @@
 using Microsoft.AspNetCore.Http;
+using TinkerFlow.Server.Dashboard;
 using TinkerFlow.Server.Endpoints;
 using TinkerFlow.Server.Http;
 
 namespace TinkerFlow.Server.Auth;
 
 /// <summary>
-/// Requires a valid <c>X-API-Key</c> on every request except <c>healthz</c> and signed archive downloads, and records
+/// Requires a valid <c>X-API-Key</c> on every request except <c>healthz</c>, signed archive downloads and the dashboard's
+/// page, files and token-checked event stream (<see cref="DashboardRoutes.IsAnonymous"/>), and records
 /// the key's user for the handlers (401 with a JSON body otherwise).
 /// </summary>
 internal sealed class ApiKeyMiddleware(RequestDelegate next, ServerState state)
@@ -16,7 +18,8 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ServerState state)
     {
         var path = context.Request.Path.Value ?? "";
         if (path.Equals(ApiEndpoints.Prefix + "/healthz", StringComparison.OrdinalIgnoreCase)
-            || path.StartsWith(ApiEndpoints.ArchiveDownloadPrefix, StringComparison.OrdinalIgnoreCase))
+            || path.StartsWith(ApiEndpoints.ArchiveDownloadPrefix, StringComparison.OrdinalIgnoreCase)
+            || DashboardRoutes.IsAnonymous(context.Request.Method, path))
         {
             return next(context);
         }

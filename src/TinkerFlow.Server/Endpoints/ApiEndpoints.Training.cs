@@ -69,7 +69,7 @@ internal static partial class ApiEndpoints
         {
             var request = await Body<ForwardBackwardRequest>(context, state, name);
             (input, modelId, seqId, canonical) = (request.ForwardBackwardInput, request.ModelId, request.SeqId, () => Canonical(request));
-            submit = () => backend.ForwardBackwardAsync(request, CancellationToken.None);
+            submit = () => state.RunMetrics.TrackForwardBackwardAsync(request, () => backend.ForwardBackwardAsync(request, CancellationToken.None));
         }
         else
         {
@@ -93,7 +93,12 @@ internal static partial class ApiEndpoints
         var request = await Body<OptimStepRequest>(context, state, "optim_step");
         var user = ServerState.User(context);
         var backend = state.For(user);
-        return await state.SubmitAsync(user, TrainingKey(request.ModelId, request.SeqId), Canonical(request), request.ModelId, () => backend.OptimStepAsync(request, CancellationToken.None));
+        return await state.SubmitAsync(
+            user,
+            TrainingKey(request.ModelId, request.SeqId),
+            Canonical(request),
+            request.ModelId,
+            () => state.RunMetrics.TrackOptimStepAsync(request, () => backend.OptimStepAsync(request, CancellationToken.None)));
     }
 
     private static async Task<IResult> SaveWeightsAsync(HttpContext context, ServerState state)
