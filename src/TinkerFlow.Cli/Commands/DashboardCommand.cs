@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Spectre.Console;
 using TinkerFlow.Server.Dashboard;
 
 namespace TinkerFlow.Cli.Commands;

@@ -69,11 +69,12 @@ public sealed class FaultInjectionTests : IAsyncLifetime
     {
         // Every training submission is processed, then its answer is held past the client's timeout once: every step
         // reaches the server twice.
-        var (expectedLosses, expectedProbe, _) = await RunAsync(_ => FaultKind.None, steps: 6);
+        var (expectedLosses, expectedProbe, _) = await RunAsync(_ => FaultKind.None, steps: 5);
 
         var (losses, probe, faults) = await RunAsync(
             r => r is { Endpoint: "forward_backward" or "optim_step", Attempt: 0 } ? FaultKind.DelayPastTimeout : FaultKind.None,
-            steps: 6);
+            steps: 5,
+            networkTimeout: TimeSpan.FromMilliseconds(500));
 
         FaultTraining.AssertSameWeights(expectedProbe, probe);
         Assert.Equal(expectedLosses, losses);
@@ -112,10 +113,13 @@ public sealed class FaultInjectionTests : IAsyncLifetime
         }
     }
 
-    private async Task<(List<double> Losses, float[] Probe, FaultInjectingHandler Faults)> RunAsync(Func<FaultRequest, FaultKind> plan, int steps = FaultTraining.Steps)
+    private async Task<(List<double> Losses, float[] Probe, FaultInjectingHandler Faults)> RunAsync(
+        Func<FaultRequest, FaultKind> plan,
+        int steps = FaultTraining.Steps,
+        TimeSpan? networkTimeout = null)
     {
         using var faults = new FaultInjectingHandler(Host.BaseUrl, plan);
-        await using var service = new ServiceClient(FaultTraining.Options(Host.BaseUrl, faults));
+        await using var service = new ServiceClient(FaultTraining.Options(Host.BaseUrl, faults, networkTimeout));
         var client = await FaultTraining.CreateAsync(service);
         var losses = await FaultTraining.TrainAsync(client, 0, steps);
         var probe = await FaultTraining.ProbeAsync(client);

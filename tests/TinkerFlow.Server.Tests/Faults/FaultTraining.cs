@@ -14,8 +14,8 @@ internal static class FaultTraining
 
     public static readonly AdamParams Adam = new() { LearningRate = 2e-2 };
 
-    /// <summary>Client options for the in-process server: fast retries, a short per-call timeout.</summary>
-    public static TinkerClientOptions Options(Uri baseUrl, HttpMessageHandler? handler)
+    /// <summary>Client options for the in-process server: fast retries, a short per-call timeout (default 1 s).</summary>
+    public static TinkerClientOptions Options(Uri baseUrl, HttpMessageHandler? handler, TimeSpan? networkTimeout = null)
     {
         var options = new TinkerClientOptions
         {
@@ -25,7 +25,7 @@ internal static class FaultTraining
 
             // Short enough that DelayPastTimeout costs little; a spuriously slow answer on a loaded machine only adds a
             // (harmless) replay.
-            NetworkTimeout = TimeSpan.FromSeconds(2),
+            NetworkTimeout = networkTimeout ?? TimeSpan.FromSeconds(1),
         };
         options.Retry.MaxRetries = 10;
         options.Retry.Delay = TimeSpan.FromMilliseconds(10);

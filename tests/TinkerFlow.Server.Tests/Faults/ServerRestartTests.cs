@@ -19,7 +19,10 @@ public sealed class ServerRestartTests : IDisposable
     public async Task Restart_ResumeFromSavedStateReachesTheUninterruptedWeights()
     {
         const int half = FaultTraining.Steps / 2;
-        using var forwarder = new FaultInjectingHandler(new Uri("http://127.0.0.1:1/"), _ => FaultKind.None);
+        // Forwards to whichever server runs; loses the first answer of every save_weights (replayed, saved once).
+        using var forwarder = new FaultInjectingHandler(
+            new Uri("http://127.0.0.1:1/"),
+            r => r is { Endpoint: "save_weights", Attempt: 0 } ? FaultKind.DropAfterProcessing : FaultKind.None);
         await using var service = new ServiceClient(FaultTraining.Options(new Uri("http://127.0.0.1:1/"), forwarder));
         string runId;
         string path;
@@ -50,6 +53,8 @@ public sealed class ServerRestartTests : IDisposable
         var checkpoints = (await rest.ListCheckpointsAsync(runId)).Checkpoints;
         Assert.Contains(checkpoints, c => c.CheckpointId == "weights/step-5" && c.CheckpointType == CheckpointType.Training);
         Assert.Contains(checkpoints, c => c.CheckpointId == "weights/step-10" && c.TinkerPath == path);
+        Assert.Equal(2, checkpoints.Count);
+        Assert.Equal(2, forwarder.Injected[FaultKind.DropAfterProcessing]);
         var early = await service.CreateTrainingClientFromStateAsync($"tinker://{runId}/weights/step-5");
         Assert.Equal(4, (await early.GetInfoAsync()).LoraRank);
 
