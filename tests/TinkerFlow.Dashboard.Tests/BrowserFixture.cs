@@ -74,6 +74,17 @@ public sealed class BrowserFixture : IAsyncLifetime
         return (context, page, errors);
     }
 
+    /// <summary>Saves a full-page PNG when <c>TINKERFLOW_DASHBOARD_SCREENSHOTS</c> names a folder (to look at the page).</summary>
+    public static async Task ScreenshotAsync(IPage page, string name)
+    {
+        var folder = Environment.GetEnvironmentVariable("TINKERFLOW_DASHBOARD_SCREENSHOTS");
+        if (!string.IsNullOrEmpty(folder))
+        {
+            Directory.CreateDirectory(folder);
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(folder, name + ".png"), FullPage = true });
+        }
+    }
+
     public async Task DisposeAsync()
     {
         if (_browser is not null)

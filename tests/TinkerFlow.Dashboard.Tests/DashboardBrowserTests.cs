@@ -40,8 +40,11 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
             ("progress/steps_in_flight", "In-flight work"),
         })
         {
-            await Expect(page.Locator($"section[data-section='{section}'] figure.chart[data-metric='{metric}']")).ToBeVisibleAsync();
+            await Expect(page.Locator($"figure.chart[data-section='{section}'][data-metric='{metric}']")).ToBeVisibleAsync();
         }
+
+        await page.Locator("figure.chart[data-metric='train_mean_nll'] svg").HoverAsync();
+        await BrowserFixture.ScreenshotAsync(page, "log-path");
 
         Assert.Empty(errors);
     }
@@ -79,7 +82,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
         await using var server = await DashboardServer.StartAsync();
         var client = await server.CreateTrainingClientAsync();
         await DashboardServer.TrainStepAsync(client);
-        await client.SaveStateAsync(TinkerFlow.Types.WaitUntil.Completed, "c1");
+        await client.SaveStateAsync(WaitUntil.Completed, "c1");
         var (context, page, errors) = await browser.NewPageAsync();
         await using var _ = context;
 
@@ -92,6 +95,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
         await row.Locator("button[data-action='publish']").ClickAsync();
         await Expect(row.Locator("[data-field='public']")).ToHaveTextAsync("public");
         await Expect(row.Locator("button[data-action='unpublish']")).ToBeVisibleAsync();
+        await BrowserFixture.ScreenshotAsync(page, "server-checkpoints");
 
         var listed = await server.GetJsonAsync($"api/v1/training_runs/{Uri.EscapeDataString(client.ModelId)}/checkpoints");
         var checkpoint = Assert.Single(listed.GetProperty("checkpoints").EnumerateArray());

@@ -125,12 +125,16 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
     }
 
     [Fact]
-    public async Task ProtobufBody_IsRefusedWith415()
+    public async Task ProtobufBody_MalformedIsA400AndJsonOnlyEndpointsRefuseItWith415()
     {
-        var reply = await fixture.Host.PostAsync("api/v1/forward_backward", "\u0008\u0001", contentType: "application/x-protobuf");
+        // forward_backward decodes protobuf (SDK ≥0.25): field 1 (model_id) sent as a varint names the field.
+        var malformed = await fixture.Host.PostAsync("api/v1/forward_backward", "\u0008\u0001", contentType: "application/x-protobuf");
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.Status);
+        Assert.Contains("model_id", malformed.Error);
 
+        var reply = await fixture.Host.PostAsync("api/v1/optim_step", "\u0008\u0001", contentType: "application/x-protobuf");
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, reply.Status);
-        Assert.Contains("proto_write_fwdbwd", reply.Error);
+        Assert.Contains("JSON only", reply.Error);
     }
 
     private string? Fill(string? text) =>

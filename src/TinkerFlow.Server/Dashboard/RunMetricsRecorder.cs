@@ -16,8 +16,10 @@ internal sealed class RunMetricsRecorder(Func<string, string> runDirectory, Time
 {
     private readonly ConcurrentDictionary<string, ModelStepTracker> _models = new(StringComparer.Ordinal);
 
+    private int _writeFailures;
+
     /// <summary>Lines that could not be written (disk full, folder removed).</summary>
-    public int WriteFailures { get; private set; }
+    public int WriteFailures => Volatile.Read(ref _writeFailures);
 
     /// <summary>The metrics file of a run.</summary>
     public string FileFor(string modelId) => Path.Combine(runDirectory(modelId), MetricsCatalog.FileName);
@@ -78,7 +80,7 @@ internal sealed class RunMetricsRecorder(Func<string, string> runDirectory, Time
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
             {
-                WriteFailures++;
+                Interlocked.Increment(ref _writeFailures);
             }
         }
     }

@@ -2,7 +2,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using TinkerFlow.Local.Training;
+using Google.Protobuf;
 using TinkerFlow.Server.Http;
+using TinkerFlow.Server.Protobuf;
 using TinkerFlow.Types;
 
 namespace TinkerFlow.Server.Endpoints;
@@ -65,17 +67,41 @@ internal static partial class ApiEndpoints
         int? seqId;
         Func<byte[]> canonical;
         Func<Task<BackendOperation<ForwardBackwardOutput>>> submit;
-        if (backward)
+        ForwardBackwardRequest? backwardRequest = null;
+        ForwardRequest? forwardRequest = null;
+        if (ProtoBody.IsProtobuf(context.Request))
         {
-            var request = await Body<ForwardBackwardRequest>(context, state, name);
+            // SDK ≥0.25: a protobuf ForwardBackwardRequest (optionally zstd) on forward_backward, forward_only for forward.
+            var decoded = await ReadProtobufAsync(context, state, name);
+            if (decoded.ForwardOnly || !backward)
+            {
+                name = "forward";
+                forwardRequest = new ForwardRequest { ForwardInput = decoded.Input, ModelId = decoded.ModelId, SeqId = decoded.SeqId };
+            }
+            else
+            {
+                backwardRequest = new ForwardBackwardRequest { ForwardBackwardInput = decoded.Input, ModelId = decoded.ModelId, SeqId = decoded.SeqId };
+            }
+        }
+        else if (backward)
+        {
+            backwardRequest = await Body<ForwardBackwardRequest>(context, state, name);
+        }
+        else
+        {
+            forwardRequest = await Body<ForwardRequest>(context, state, name);
+        }
+
+        if (backwardRequest is { } request)
+        {
             (input, modelId, seqId, canonical) = (request.ForwardBackwardInput, request.ModelId, request.SeqId, () => Canonical(request));
             submit = () => state.RunMetrics.TrackForwardBackwardAsync(request, () => backend.ForwardBackwardAsync(request, CancellationToken.None));
         }
         else
         {
-            var request = await Body<ForwardRequest>(context, state, name);
-            (input, modelId, seqId, canonical) = (request.ForwardInput, request.ModelId, request.SeqId, () => Canonical(request));
-            submit = () => backend.ForwardAsync(request, CancellationToken.None);
+            var forward = forwardRequest!;
+            (input, modelId, seqId, canonical) = (forward.ForwardInput, forward.ModelId, forward.SeqId, () => Canonical(forward));
+            submit = () => backend.ForwardAsync(forward, CancellationToken.None);
         }
 
         if (input.Data.Count == 0)
@@ -167,6 +193,25 @@ internal static partial class ApiEndpoints
         }
 
         return await state.SubmitAsync(user, TrainingKey(request.ModelId, request.SeqId), Canonical(request), request.ModelId, () => backend.LoadWeightsAsync(request, CancellationToken.None));
+    }
+
+    /// <summary>Reads and decodes a protobuf forward_backward body; malformed ones are 400s that name the field.</summary>
+    private static async Task<ProtoRequestReader.Decoded> ReadProtobufAsync(HttpContext context, ServerState state, string name)
+    {
+        var bytes = await ProtoBody.ReadAsync(context, state.Options.MaxRequestBodyBytes);
+        if (bytes.Length == 0)
+        {
+            throw ApiError.BadRequest($"The {name} request body is empty; send a tinker_public.ForwardBackwardRequest.");
+        }
+
+        try
+        {
+            return ProtoRequestReader.ReadForwardBackward(bytes);
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidProtocolBufferException or ArgumentException)
+        {
+            throw ApiError.BadRequest($"Invalid protobuf {name} request (tinker_public.ForwardBackwardRequest): {ex.Message}");
+        }
     }
 
     private static bool CheckpointExists(ServerState state, string user, string modelId, string checkpointId)

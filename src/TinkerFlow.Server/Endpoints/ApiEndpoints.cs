@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using TinkerFlow.Local.Training;
 using TinkerFlow.Server.Http;
+using TinkerFlow.Server.Protobuf;
 using TinkerFlow.Types;
 
 namespace TinkerFlow.Server.Endpoints;
@@ -103,6 +104,20 @@ internal static partial class ApiEndpoints
         try
         {
             var answer = await entry.Answer.WaitAsync(state.Options.LongPollTimeout, TimeProvider.System, context.RequestAborted);
+
+            // SDK ≥0.18.1 asks for protobuf sample results, ≥0.19 for forward(_backward) ones (wire-protocol §4.2, §8);
+            // errors and every other result stay JSON.
+            if (ProtoBody.AcceptsProtobuf(context.Request))
+            {
+                switch (entry.Result)
+                {
+                    case ForwardBackwardOutput output:
+                        return new ProtobufBytesResult(ProtoResultWriter.Write(output));
+                    case SampleResponse sample:
+                        return new ProtobufBytesResult(ProtoResultWriter.Write(sample));
+                }
+            }
+
             return new JsonBytesResult(answer);
         }
         catch (TimeoutException)

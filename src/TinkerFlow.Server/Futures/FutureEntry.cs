@@ -10,6 +10,9 @@ internal sealed class FutureEntry(string requestId, string owner, Task<byte[]> a
     /// <summary>Completes with the result JSON, or a <c>{"error","category"}</c> body when the request failed (never faults).</summary>
     public Task<byte[]> Answer => answer;
 
+    /// <summary>The successful result object once done (null while running or when it failed), for protobuf answers.</summary>
+    public object? Result { get; set; }
+
     /// <summary>When the answer became available (null while running).</summary>
     public DateTimeOffset? CompletedAt { get; set; }
 }

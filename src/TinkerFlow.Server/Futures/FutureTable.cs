@@ -26,6 +26,11 @@ internal sealed class FutureTable(TimeProvider time, TimeSpan retention)
     private async Task CompleteAsync<T>(FutureEntry entry, TaskCompletionSource<byte[]> answer, BackendOperation<T> operation)
     {
         var json = await AnswerAsync(operation.Result, operation.RequestId).ConfigureAwait(false);
+        if (operation.Result.IsCompletedSuccessfully)
+        {
+            entry.Result = operation.Result.Result;
+        }
+
         entry.CompletedAt = time.GetUtcNow();
         answer.SetResult(json);
     }

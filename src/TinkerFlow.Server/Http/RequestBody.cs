@@ -11,15 +11,15 @@ namespace TinkerFlow.Server.Http;
 /// </summary>
 internal static class RequestBody
 {
-    /// <summary>Reads the raw body, enforcing the size limit (413).</summary>
-    public static async Task<byte[]> ReadBytesAsync(HttpContext context, long limit)
+    /// <summary>Reads the raw body, enforcing the size limit (413); protobuf bodies only where the endpoint takes them (415).</summary>
+    public static async Task<byte[]> ReadBytesAsync(HttpContext context, long limit, bool allowProtobuf = false)
     {
         var contentType = context.Request.ContentType ?? "";
-        if (contentType.Contains("protobuf", StringComparison.OrdinalIgnoreCase))
+        if (!allowProtobuf && contentType.Contains("protobuf", StringComparison.OrdinalIgnoreCase))
         {
             throw new ApiError(
                 StatusCodes.Status415UnsupportedMediaType,
-                "This server speaks the JSON wire only (client/config answers proto_write_fwdbwd:false); send the request as application/json. Protobuf-only SDKs (≥0.25) are not supported yet.");
+                "This endpoint takes JSON only; send the request as application/json. Protobuf bodies (SDK ≥0.25) are accepted by forward_backward.");
         }
 
         if (context.Request.ContentLength is { } length && length > limit)

@@ -77,7 +77,8 @@ function nearestIndex(points, x) {
 }
 
 class LineChart {
-  constructor(metric) {
+  /** metric: the name shown and put in data-metric; tag: a small label before it (e.g. the chart's section). */
+  constructor(metric, tag = "") {
     this.metric = metric;
     this.series = [];
     this.smoothing = 0;
@@ -89,6 +90,12 @@ class LineChart {
     this.titleElement = document.createElement("span");
     this.titleElement.className = "chart-title";
     this.titleElement.textContent = metric;
+    if (tag) {
+      const label = document.createElement("span");
+      label.className = "chart-tag";
+      label.textContent = tag;
+      this.titleElement.prepend(label);
+    }
     this.lastElement = document.createElement("span");
     this.lastElement.className = "chart-last";
     caption.append(this.titleElement, this.lastElement);
@@ -133,6 +140,7 @@ class LineChart {
       yMin = Math.min(yMin, y); yMax = Math.max(yMax, y);
     }
     if (xMax === xMin) { xMin -= 1; xMax += 1; }
+    if (xMin < 0 && all.every(([x]) => x >= 0)) xMin = Math.min(0, ...all.map(([x]) => x));
     if (yMax === yMin) { const pad = Math.abs(yMin) * 0.05 || 1; yMin -= pad; yMax += pad; }
     const yPad = (yMax - yMin) * 0.05;
     yMin -= yPad; yMax += yPad;
@@ -150,8 +158,9 @@ class LineChart {
       label.textContent = formatNumber(t);
       grid.append(label);
     }
+    const integerSteps = all.every(([x]) => Number.isInteger(x));
     for (const t of niceTicks(xMin, xMax, Math.max(2, Math.floor(plotWidth / 90)))) {
-      if (!Number.isInteger(t) && xMax - xMin > 5) continue;
+      if (integerSteps && !Number.isInteger(t)) continue;
       const label = svg("text", { x: sx(t), y: HEIGHT - 8, "text-anchor": "middle" });
       label.textContent = formatNumber(t);
       grid.append(label);

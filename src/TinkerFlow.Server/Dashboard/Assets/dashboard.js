@@ -193,7 +193,7 @@ function renderRuns() {
     const details = [];
     if (run.rest) details.push(`${run.rest.base_model}${run.rest.lora_rank ? ` · rank ${run.rest.lora_rank}` : ""}`);
     const lastStep = run.meta?.last_step;
-    details.push(run.records > 0 ? `${run.records} steps${lastStep !== null && lastStep !== undefined ? ` · last ${lastStep}` : ""}` : "no metrics yet");
+    details.push(run.records > 0 ? `${run.records} step${run.records === 1 ? "" : "s"}${lastStep !== null && lastStep !== undefined ? ` · last ${lastStep}` : ""}` : "no metrics yet");
     const updated = run.meta?.updated_at || run.rest?.last_request_time;
     if (updated) details.push(formatTime(updated));
     const checkbox = el("input", {
@@ -390,22 +390,18 @@ function renderCharts() {
   for (const run of state.runs.values()) for (const name of run.series.keys()) metrics.add(name);
   $("no-metrics").hidden = metrics.size > 0;
 
-  const sections = $("sections");
+  // One grid, key metrics first: charts ordered by section (loss, reward, KL, throughput, in-flight, …), then name.
+  const grid = $("charts");
+  const rank = metric => `${String(SECTIONS.findIndex(s => s.title === sectionOf(metric))).padStart(2, "0")} ${metric}`;
   for (const metric of [...metrics].sort()) {
     if (state.charts.has(metric)) continue;
-    const chart = new LineChart(metric);
+    const section = sectionOf(metric);
+    const chart = new LineChart(metric, section);
+    chart.element.dataset.section = section;
+    chart.element.dataset.rank = rank(metric);
     chart.setSmoothing(state.smoothing);
     state.charts.set(metric, chart);
-    const title = sectionOf(metric);
-    let section = sections.querySelector(`section[data-section="${CSS.escape(title)}"]`);
-    if (!section) {
-      section = el("section", { dataset: { section: title } }, el("h3", { textContent: title }), el("div", { className: "grid" }));
-      const order = SECTIONS.findIndex(s => s.title === title);
-      const after = [...sections.children].find(s => SECTIONS.findIndex(x => x.title === s.dataset.section) > order);
-      sections.insertBefore(section, after ?? null);
-    }
-    const grid = section.querySelector(".grid");
-    const next = [...grid.children].find(c => c.dataset.metric > metric);
+    const next = [...grid.children].find(c => c.dataset.rank > chart.element.dataset.rank);
     grid.insertBefore(chart.element, next ?? null);
   }
 
