@@ -61,6 +61,16 @@ public sealed record ModelInput
         return FromInts(encode(text));
     }
 
+    /// <summary>Tokenises <paramref name="text"/> with a model's tokenizer (special-token strings map to their ids).</summary>
+    /// <param name="text">The text, e.g. a rendered chat prompt.</param>
+    /// <param name="tokenizer">The tokenizer, from <c>TrainingClient.GetTokenizerAsync</c> or <c>SamplingClient.GetTokenizerAsync</c>.</param>
+    /// <returns>One text chunk with the token ids.</returns>
+    public static ModelInput FromText(string text, TinkerTokenizer tokenizer)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        return FromText(text, t => tokenizer.Encode(t));
+    }
+
     /// <summary>All token ids, in order.</summary>
     /// <exception cref="InvalidOperationException">When the input holds a non-text chunk.</exception>
     public int[] ToInts()
