@@ -78,7 +78,7 @@ public sealed partial class LocalBackend
             var seq = request.SamplingSessionSeqId
                 ?? throw new TinkerUserInputException("save_weights_for_sampler needs either path (a name) or sampling_session_seq_id (an ephemeral snapshot).");
             var samplerId = $"{model.SessionId}:sample:{seq}";
-            var snapshot = CheckpointIo.CloneAdapter(Store, model.Adapter, model.Base);
+            var snapshot = model.Adapter.Clone();
             RegisterSampler(samplerId, new SamplerState(model.Base, snapshot, modelPath: null), model.SessionId);
             return new SaveWeightsForSamplerResponse { SamplingSessionId = samplerId };
         });

@@ -40,22 +40,6 @@ internal static class CheckpointIo
         return pending.Commit();
     }
 
-    /// <summary>An independent copy of an adapter (an immutable snapshot for a sampler).</summary>
-    public static LoraAdapter CloneAdapter(RunStore store, LoraAdapter adapter, BaseModel baseModel)
-    {
-        var temp = Path.Combine(store.Home, "tmp", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(temp);
-        try
-        {
-            adapter.Save(temp, baseModel.Name);
-            return LoraAdapter.Load(temp, baseModel.Model);
-        }
-        finally
-        {
-            Directory.Delete(temp, recursive: true);
-        }
-    }
-
     /// <summary>
     /// Loads a training checkpoint into a live model. Everything is read and checked first; only then are the
     /// adapter weights (and, with <paramref name="withOptimizer"/>, the AdamW state) replaced. Accumulated gradients

@@ -98,6 +98,21 @@ internal sealed partial class LoraAdapter : IDisposable
         return new LoraAdapter(options, modules);
     }
 
+    /// <summary>An independent copy with the same options and current values (e.g. an immutable snapshot for a sampler).</summary>
+    public LoraAdapter Clone()
+    {
+        var modules = new Dictionary<string, (Parameter A, Parameter B)>(StringComparer.Ordinal);
+        using (torch.no_grad())
+        {
+            foreach (var (path, (a, b)) in _modules)
+            {
+                modules[path] = (Own(a.detach().clone()), Own(b.detach().clone()));
+            }
+        }
+
+        return new LoraAdapter(Options, modules);
+    }
+
     /// <summary>The lora_A [r, in] and lora_B [out, r] of <paramref name="modulePath"/>, if this adapter targets it.</summary>
     public bool TryGetWeights(string modulePath, [NotNullWhen(true)] out Parameter? a, [NotNullWhen(true)] out Parameter? b)
     {

@@ -40,6 +40,35 @@ public sealed class LoraAdapterTests
     }
 
     [Fact]
+    public void LoraAdapter_CloneCopiesValuesAndStaysIndependent()
+    {
+        using var model = TinyModels.Build(TinyModels.Qwen3());
+        using var adapter = LoraAdapter.Create(model, new LoraAdapterOptions { Rank = 4, Seed = 3 });
+        using (no_grad())
+        {
+            foreach (var p in adapter.Parameters())
+            {
+                p.add_(0.5);
+            }
+        }
+
+        using var clone = adapter.Clone();
+        var before = clone.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+        using (no_grad())
+        {
+            foreach (var p in adapter.Parameters())
+            {
+                p.add_(1.0);
+            }
+        }
+
+        Assert.Equal(adapter.Options, clone.Options);
+        Assert.Equal(adapter.Tensors.Keys.Order(), clone.Tensors.Keys.Order());
+        Assert.All(clone.Tensors, kv => Assert.True(kv.Value.equal(before[kv.Key]).all().item<bool>(), kv.Key));
+        Assert.All(clone.Tensors, kv => Assert.False(kv.Value.equal(adapter.Tensors[kv.Key]).all().item<bool>(), kv.Key));
+    }
+
+    [Fact]
     public void LoraAdapter_SameSeedSameInit()
     {
         using var model = TinyModels.Build(TinyModels.Qwen3());
