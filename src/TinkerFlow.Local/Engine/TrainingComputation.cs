@@ -27,12 +27,11 @@ internal static class TrainingComputation
             tokens[i] = DatumTokens(data[i], i, config.VocabSize, config.MaxPositionEmbeddings);
         }
 
-        // Validate every datum's loss inputs before any gradient is touched, so a bad datum never leaves a half-accumulated batch.
-        using (var validation = NewDisposeScope())
-        {
-            var allInputs = data.Select(d => (IReadOnlyDictionary<string, Tensor>)ToTensors(d.LossFnInputs)).ToList();
-            TinkerLosses.ValidateBatch(input.LossFn, allInputs, tokens.Select(t => t.Length).ToList(), config.VocabSize, input.LossFnConfig);
-        }
+        // The loss inputs as tensors, converted once: they are validated for every datum before any gradient is touched
+        // (so a bad datum never leaves a half-accumulated batch), then used by the micro-batches below.
+        using var inputScope = NewDisposeScope();
+        var allInputs = data.Select(d => (IReadOnlyDictionary<string, Tensor>)ToTensors(d.LossFnInputs)).ToList();
+        TinkerLosses.ValidateBatch(input.LossFn, allInputs, tokens.Select(t => t.Length).ToList(), config.VocabSize, input.LossFnConfig);
 
         var outputs = new IReadOnlyDictionary<string, TensorData>[data.Count];
         double lossSum = 0;
@@ -53,7 +52,7 @@ internal static class TrainingComputation
 
             var padded = lengths.Any(l => l != maxLen);
             var logits = model.Base.Model.forward(ids, padded ? mask : null, null, model.Adapter);    // (B, T, V)
-            var inputs = batch.Select(i => ToTensors(data[i].LossFnInputs)).ToList();
+            var inputs = batch.Select(i => allInputs[i]).ToList();
             var result = TinkerLosses.ComputeBatch(input.LossFn, logits, lengths, inputs, input.LossFnConfig);
             if (backward)
             {
