@@ -72,8 +72,11 @@ internal sealed class FaultInjectingHandler : DelegatingHandler
                 break;
         }
 
-        var response = await base.SendAsync(request, cancellationToken);
-        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        // A late answer must first be a delivered one: on a loaded machine the client's timeout could otherwise cancel
+        // the exchange itself, and the request would reach the server without being counted.
+        var exchangeToken = fault == FaultKind.DelayPastTimeout ? CancellationToken.None : cancellationToken;
+        var response = await base.SendAsync(request, exchangeToken);
+        var body = await response.Content.ReadAsByteArrayAsync(exchangeToken);
         if (seq is { } delivered && endpoint != "retrieve_future")
         {
             _delivered.AddOrUpdate((endpoint, delivered), 1, (_, n) => n + 1);
