@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using TinkerFlow.Local.Engine;
+using TinkerFlow.Local.Native;
 using TinkerFlow.Local.Storage;
 using TinkerFlow.Local.Training;
 using TinkerFlow.Types;
@@ -9,7 +10,8 @@ namespace TinkerFlow.Local;
 /// <summary>
 /// The embedded TinkerFlow engine: a TorchSharp decoder transformer with LoRA adapters that implements every Tinker
 /// operation in-process — training, sampling, checkpoints and the REST queries — with data under
-/// <see cref="LocalBackendOptions.HomeDirectory"/>. It is the default backend of <see cref="ServiceClient"/>.
+/// <see cref="LocalBackendOptions.HomeDirectory"/>. <see cref="Shared"/> is the default backend of <see cref="ServiceClient"/>
+/// (see <see cref="RegisterAsDefault"/>).
 /// </summary>
 /// <remarks>
 /// One frozen base model is shared by all training clients and samplers on it. A training client's requests run in
@@ -73,6 +75,23 @@ public sealed partial class LocalBackend : TinkerBackend
 
     /// <summary>The process-wide engine used by <c>new ServiceClient()</c> (data in <c>TINKERFLOW_HOME</c> or <c>~/.tinkerflow</c>).</summary>
     public static LocalBackend Shared => s_shared.Value;
+
+    /// <summary>
+    /// Makes <see cref="Shared"/> the <see cref="DefaultBackend"/> of <c>new ServiceClient()</c>, and installs the loader
+    /// that lets TorchSharp's native library load where the system's libstdc++ is older than the one it was built with
+    /// (Debian 12). Idempotent.
+    /// </summary>
+    /// <remarks>
+    /// C# projects that reference TinkerFlow.Local never need to call this: the package's build targets add a module
+    /// initializer that calls it when the project's assembly loads (opt out with the MSBuild property
+    /// <c>TinkerFlowRegisterEmbeddedEngine=false</c>). Call it yourself in other languages, after opting out, or before
+    /// using TorchSharp from an assembly that does not reference TinkerFlow.Local.
+    /// </remarks>
+    public static void RegisterAsDefault()
+    {
+        TorchNativeLibrary.EnsureInstalled();
+        DefaultBackend.Register(static () => Shared);
+    }
 
     /// <summary>The engine's settings.</summary>
     public LocalBackendOptions Options { get; }

@@ -1,4 +1,3 @@
-using System.Reflection;
 using Microsoft.Extensions.Logging;
 using TinkerFlow.Types;
 
@@ -9,7 +8,8 @@ namespace TinkerFlow;
 /// (the Python SDK's <c>ServiceClient</c>).
 /// </summary>
 /// <remarks>
-/// <c>new ServiceClient()</c> uses the embedded engine (TinkerFlow.Local) unless <c>TINKER_BASE_URL</c> is set.
+/// <c>new ServiceClient()</c> uses the <see cref="DefaultBackend"/> — the embedded engine when TinkerFlow.Local is
+/// referenced — unless <c>TINKER_BASE_URL</c> is set.
 /// The session is opened lazily by the first training or sampling client and kept alive by a heartbeat.
 /// </remarks>
 public class ServiceClient : IAsyncDisposable
@@ -301,13 +301,7 @@ public class ServiceClient : IAsyncDisposable
             return (HttpBackendFactory.Create(baseUrl, options), true);
         }
 
-        // The embedded engine lives in TinkerFlow.Local, which the core SDK must not reference: find it at run time.
-        var type = Type.GetType("TinkerFlow.Local.LocalBackend, TinkerFlow.Local", throwOnError: false);
-        var shared = type?.GetProperty("Shared", BindingFlags.Public | BindingFlags.Static)?.GetValue(null) as TinkerBackend;
-        return shared is not null
-            ? (shared, false)
-            : throw new InvalidOperationException(
-                "No Tinker backend is configured. Reference the TinkerFlow.Local package to train in-process with the embedded engine, " +
-                "or set TinkerClientOptions.BaseUrl (or the TINKER_BASE_URL environment variable) to use a Tinker service.");
+        // The embedded engine (TinkerFlow.Local) registers itself: see DefaultBackend.
+        return (DefaultBackend.Resolve(), false);
     }
 }

@@ -1,11 +1,13 @@
 using System.Runtime.InteropServices;
+using TinkerFlow.Local.Native;
 
 namespace TinkerFlow.Local.Engine;
 
 /// <summary>
 /// Process-level native set-up of the engine. libtorch on glibc malloc keeps freed memory (RSS grows ~50 MB per
 /// training step, engine-notes §1); scripts/setup.sh preloads tcmalloc, and without it the engine returns freed heap
-/// to the OS with <c>malloc_trim</c> every few steps.
+/// to the OS with <c>malloc_trim</c> every few steps. It also installs the loader of TorchSharp's native library
+/// (<see cref="TorchNativeLibrary"/>).
 /// </summary>
 internal static partial class NativeSetup
 {
@@ -21,6 +23,7 @@ internal static partial class NativeSetup
             return;
         }
 
+        TorchNativeLibrary.EnsureInstalled();
         var preload = Environment.GetEnvironmentVariable("LD_PRELOAD") ?? string.Empty;
         s_trim = OperatingSystem.IsLinux() && !preload.Contains("tcmalloc", StringComparison.Ordinal) && !preload.Contains("jemalloc", StringComparison.Ordinal);
     }
