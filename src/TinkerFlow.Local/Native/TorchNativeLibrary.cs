@@ -16,9 +16,9 @@ namespace TinkerFlow.Local.Native;
 /// <c>GLIBCXX_3.4.32</c>, which Debian 12's libstdc++ (3.4.30) lacks, so <c>dlopen</c> fails and TorchSharp reports
 /// <c>DllNotFoundException: LibTorchSharp</c>. The only symbol bound to that version is
 /// <c>_ZSt21ios_base_library_initv</c>, an &lt;iostream&gt; marker with no relocations, so the need can be weak.</para>
-/// <para><see cref="EnsureInstalled"/> registers a <see cref="NativeLibrary.SetDllImportResolver"/> for the TorchSharp
-/// assembly (or, when another resolver holds that slot, a last-chance
-/// <see cref="AssemblyLoadContext.ResolvingUnmanagedDll"/> handler). On the first load of <c>LibTorchSharp</c> it finds
+/// <para><see cref="EnsureInstalled"/> handles <see cref="AssemblyLoadContext.ResolvingUnmanagedDll"/> for the TorchSharp
+/// assembly (TorchSharp's own <c>NativeLibrary.TryLoad</c> ends there) and sets its
+/// <see cref="NativeLibrary.SetDllImportResolver"/> (its P/Invokes ask that first). On the first load of <c>LibTorchSharp</c> it finds
 /// the library among the application's native search directories; if its <c>GLIBCXX_3.4.32</c> need is strong and the
 /// library does not load as it is, it writes a copy with that need marked weak (<see cref="ElfVersionNeeds"/>) to
 /// <c>$XDG_CACHE_HOME/tinkerflow/native</c> (default <c>~/.cache</c>; the temporary folder when that is not writable),
@@ -45,14 +45,16 @@ internal static class TorchNativeLibrary
         }
 
         var torchSharp = typeof(torch).Assembly;
+        // TorchSharp first loads the library with NativeLibrary.TryLoad(name, assembly), which ends with this event
+        // when .NET's probing fails; its P/Invokes then ask the DllImport resolver first.
+        AssemblyLoadContext.Default.ResolvingUnmanagedDll += (assembly, name) => assembly == torchSharp ? Resolve(name, assembly, null) : IntPtr.Zero;
         try
         {
             NativeLibrary.SetDllImportResolver(torchSharp, Resolve);
         }
         catch (InvalidOperationException)
         {
-            // Someone else set TorchSharp's resolver; the event runs only after every other way has failed.
-            AssemblyLoadContext.Default.ResolvingUnmanagedDll += (assembly, name) => assembly == torchSharp ? Resolve(name, assembly, null) : IntPtr.Zero;
+            // Someone else set TorchSharp's resolver; the event above still answers, after .NET's probing.
         }
     }
 

@@ -58,7 +58,8 @@ public sealed class ServiceAndRestClientTests
     [Fact]
     public void ServiceClient_WithoutAnyBackendExplainsHowToGetOne()
     {
-        // TinkerFlow.Local is not referenced by this test project, so there is no embedded engine to find.
+        // TinkerFlow.Local is not referenced by this test project, so no default backend is registered.
+        Assert.False(DefaultBackend.IsRegistered);
         var ex = Assert.Throws<InvalidOperationException>(() => new ServiceClient(new TinkerClientOptions { BaseUrl = null }));
 
         Assert.Contains("TinkerFlow.Local", ex.Message);
