@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command of README.md: restores, builds the whole solution (recipes, benchmarks included), runs every
-# test project and prints a closing line "N passed, N failed". Heavy learning tests run at reduced size unless
-# TINKERFLOW_FULL_TESTS=1.
+# test project, then the package consumer test (scripts/consumer-test.sh: pack, and train from the packages in a
+# console app outside the repo; counted as one test), and prints a closing line "N passed, N failed". Heavy learning
+# tests run at reduced size unless TINKERFLOW_FULL_TESTS=1; TINKERFLOW_SKIP_CONSUMER_TEST=1 leaves the consumer test out.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -25,5 +26,15 @@ for f in "$results"/*.trx; do
   passed=$((passed + ${p:-0})); failed=$((failed + ${x:-0}))
 done
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+mkdir -p artifacts
+if [ "${TINKERFLOW_SKIP_CONSUMER_TEST:-}" = "1" ]; then
+  echo "consumer test skipped (TINKERFLOW_SKIP_CONSUMER_TEST=1)"
+elif bash scripts/consumer-test.sh > artifacts/consumer-test.log 2>&1; then
+  passed=$((passed + 1))
+  grep '^\[consumer\]' artifacts/consumer-test.log || true
+else
+  failed=$((failed + 1)); status=1
+  echo "consumer test failed; see artifacts/consumer-test.log:"; tail -40 artifacts/consumer-test.log
+fi
 echo "$passed passed, $failed failed"
 exit $status
