@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using TinkerFlow.Local.Engine;
-using TinkerFlow.Local.Native;
 using TinkerFlow.Local.Storage;
 using TinkerFlow.Local.Training;
+using TinkerFlow.Torch.Native;
 using TinkerFlow.Types;
 
 namespace TinkerFlow.Local;

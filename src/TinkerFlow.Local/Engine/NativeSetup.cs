@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using TinkerFlow.Local.Native;
+using TinkerFlow.Torch.Native;
 
 namespace TinkerFlow.Local.Engine;
 

@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
 using System.Text;
-using TinkerFlow.Local.Native;
+using TinkerFlow.Torch.Native;
 using TorchSharp;
 
-namespace TinkerFlow.Local.Tests.Native;
+namespace TinkerFlow.Torch.Tests.Native;
 
 /// <summary>
 /// The engine's loader of libLibTorchSharp.so (GLIBCXX_3.4.32 need marked weak on a copy). This test assembly gets the

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace TinkerFlow.Local.Native;
+namespace TinkerFlow.Torch.Native;
 
 /// <summary>
 /// Edits the version needs (<c>SHT_GNU_verneed</c>, "Vernaux" entries) of a little-endian ELF64 shared library in

@@ -1,15 +1,18 @@
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Loader;
 using System.Security.Cryptography;
 using TorchSharp;
 
-namespace TinkerFlow.Local.Native;
+namespace TinkerFlow.Torch.Native;
 
 /// <summary>
 /// Makes TorchSharp's native library load on Linux systems whose libstdc++ is older than the one it was built with,
-/// for every program that uses the engine — in this repository and outside it, under <c>dotnet run</c>,
-/// <c>dotnet test</c> or a published app — with no build step and no <c>LD_LIBRARY_PATH</c>.
+/// for every program that uses TinkerFlow.Torch or the embedded engine — in this repository and outside it, under
+/// <c>dotnet run</c>, <c>dotnet test</c> or a published app — with no build step and no <c>LD_LIBRARY_PATH</c>.
+/// Installed by this assembly's module initializer (<see cref="TorchNativeModule"/>) and by the engine
+/// (TinkerFlow.Local) before it first uses TorchSharp.
 /// </summary>
 /// <remarks>
 /// <para>TorchSharp 0.107's <c>libLibTorchSharp.so</c> was built with GCC 13 and carries a version need on
@@ -163,4 +166,13 @@ internal static class TorchNativeLibrary
                 $"{original} needs {VersionName}, which this system's libstdc++ lacks, and its copy with that need marked weak ({copy}) did not load either: {ex.Message}", ex);
         }
     }
+}
+
+/// <summary>Installs <see cref="TorchNativeLibrary"/> when TinkerFlow.Torch loads, before any of its types runs TorchSharp.</summary>
+internal static class TorchNativeModule
+{
+#pragma warning disable CA2255 // A library module initializer: the loader must be in place before TorchSharp's first native call.
+    [ModuleInitializer]
+    internal static void Initialize() => TorchNativeLibrary.EnsureInstalled();
+#pragma warning restore CA2255
 }
