@@ -3,7 +3,7 @@
 # - tcmalloc: libtorch under glibc malloc grows RSS ~50 MB per training step (engine-notes §1); tcmalloc keeps it flat.
 # - chromium: for the dashboard's browser tests (see below).
 # - NuGet restore happens in the dotnet commands themselves; TorchSharp's native library is loaded by the engine
-#   (src/TinkerFlow.Local/Native/TorchNativeLibrary.cs), so no LD_LIBRARY_PATH is needed.
+#   (src/TinkerFlow.Torch/Native/TorchNativeLibrary.cs), so no LD_LIBRARY_PATH is needed.
 set -euo pipefail
 
 TCMALLOC=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
