@@ -8,10 +8,24 @@ namespace TinkerFlow.Server.Http;
 /// Turns every failure into a JSON answer: <see cref="ApiError"/>s, unexpected exceptions (500), and the empty
 /// 4xx/5xx answers the framework produces itself (unknown route, wrong method, oversized body).
 /// </summary>
-internal sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddleware> logger)
+internal sealed class ErrorMiddleware(RequestDelegate next, ServerOptions options, ILogger<ErrorMiddleware> logger)
 {
+    /// <summary>Seconds a 429 answer asks the client to wait (the SDK honours 0 &lt; Retry-After ≤ 60).</summary>
+    public const int RetryAfterSeconds = 5;
+
     public async Task InvokeAsync(HttpContext context)
     {
+        if (context.Request.ContentLength is { } length && length > options.MaxRequestBodyBytes)
+        {
+            // Refused from the header alone, before any of the body is read (or the key checked).
+            await WriteAsync(
+                context,
+                StatusCodes.Status413PayloadTooLarge,
+                $"The request body ({length} bytes) is larger than this server's limit of {options.MaxRequestBodyBytes} bytes; split the batch into smaller requests (the server's --max-request-body raises it).",
+                RequestErrorCategory.User);
+            return;
+        }
+
         try
         {
             await next(context);
@@ -59,6 +73,11 @@ internal sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlew
     {
         var body = ApiError.Body(message, category);
         context.Response.StatusCode = status;
+        if (status == StatusCodes.Status429TooManyRequests)
+        {
+            context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         context.Response.ContentType = "application/json";
         context.Response.ContentLength = body.Length;
         return context.Response.Body.WriteAsync(body, context.RequestAborted).AsTask();
