@@ -116,14 +116,33 @@ public sealed partial class LocalBackend
     }
 
     /// <summary>Checks the tokens of a forward or forward_backward request, and that one micro-batch's activations fit the user's budget.</summary>
-    private void AdmitBatch(ForwardBackwardInput input, string what)
+    private void AdmitBatch(string? modelId, ForwardBackwardInput input, string what)
     {
+        var config = GetModel(modelId).Base.Config;
         long tokens = input.Data.Sum(d => (long)d.ModelInput.Length);
         if (tokens > Limits.MaxForwardBackwardTokens)
         {
             throw Refused(
                 $"{what}: the batch has {tokens} model-input tokens, above the limit of {Limits.MaxForwardBackwardTokens} per request. " +
                 "Split it into several requests (the SDK chunks batches), or raise the limit with --max-forward-backward-tokens (engine: ResourceLimits.MaxForwardBackwardTokens).",
+                400);
+        }
+
+        if (input.Data.Count == 0)
+        {
+            return;   // the computation refuses an empty batch with its own message
+        }
+
+        // One micro-batch is computed at a time; the longest datum pads every row of it.
+        long longest = input.Data.Max(d => (long)d.ModelInput.Length);
+        long padded = Math.Min(longest * input.Data.Count, Math.Max(Options.MaxTokensPerMicroBatch, longest));
+        var activations = MemoryEstimator.ActivationBytes(config, padded);
+        var budget = Limits.EffectiveUserMemoryBudgetBytes;
+        if (activations > budget)
+        {
+            throw Refused(
+                $"{what}: one micro-batch of {padded} padded tokens needs an estimated {MemoryEstimator.Format(activations)} of activations, above the per-user memory budget of {MemoryEstimator.Format(budget)}. " +
+                "Send shorter sequences, or raise the limit with --user-memory-budget (engine: ResourceLimits.UserMemoryBudgetBytes).",
                 400);
         }
     }

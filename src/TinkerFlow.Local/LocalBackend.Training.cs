@@ -46,7 +46,7 @@ public sealed partial class LocalBackend
 
     /// <inheritdoc/>
     public override Task<BackendOperation<ForwardBackwardOutput>> ForwardAsync(ForwardRequest request, CancellationToken cancellationToken = default) =>
-        Enqueue(request.ModelId, request.SeqId, model => TrainingComputation.Run(model, request.ForwardInput, backward: false, Options.MaxTokensPerMicroBatch), () => AdmitBatch(request.ForwardInput, "forward"));
+        Enqueue(request.ModelId, request.SeqId, model => TrainingComputation.Run(model, request.ForwardInput, backward: false, Options.MaxTokensPerMicroBatch), () => AdmitBatch(request.ModelId, request.ForwardInput, "forward"));
 
     /// <inheritdoc/>
     public override Task<BackendOperation<ForwardBackwardOutput>> ForwardBackwardAsync(ForwardBackwardRequest request, CancellationToken cancellationToken = default) =>
@@ -59,7 +59,7 @@ public sealed partial class LocalBackend
                 NativeSetup.AfterStep();
                 return output;
             },
-            () => AdmitBatch(request.ForwardBackwardInput, "forward_backward"));
+            () => AdmitBatch(request.ModelId, request.ForwardBackwardInput, "forward_backward"));
 
     /// <inheritdoc/>
     public override Task<BackendOperation<OptimStepResponse>> OptimStepAsync(OptimStepRequest request, CancellationToken cancellationToken = default) =>

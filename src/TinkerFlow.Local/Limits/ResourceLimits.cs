@@ -37,7 +37,7 @@ public sealed record ResourceLimits
     /// <summary>Bytes of adapters, optimizer state and sample KV caches the whole engine may hold; null: half the machine's memory.</summary>
     public long? MemoryBudgetBytes { get; init; }
 
-    /// <summary>The same budget for one user; null: a quarter of the engine's budget.</summary>
+    /// <summary>The same budget for one user (it also caps one forward micro-batch's activation estimate); null: a quarter of the engine's budget.</summary>
     public long? UserMemoryBudgetBytes { get; init; }
 
     /// <summary>Estimated bytes (KV cache and logits) of one sample request; null: an eighth of the engine's budget.</summary>

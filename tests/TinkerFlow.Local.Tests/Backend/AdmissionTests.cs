@@ -184,6 +184,29 @@ public sealed class AdmissionTests : IAsyncLifetime
         Assert.Contains("--max-forward-backward-tokens", error.Message);
     }
 
+    [Fact]
+    public async Task ForwardBackward_WhoseMicroBatchActivationsExceedTheUserBudget_IsRefused()
+    {
+        var config = _backend.Models.Get(Model).Config;
+        var rank4 = MemoryEstimator.TrainingStateBytes(config, 4, true, true, true);
+        await using var backend = Create(new ResourceLimits { UserMemoryBudgetBytes = rank4 + MemoryEstimator.ActivationBytes(config, 64) });
+        var session = await Session(backend);
+        var modelId = await CreateModel(session, 0, 4, backend);
+        var tokens = Enumerable.Range(1, 100).ToArray();
+        var datum = Datum.Create(ModelInput.FromInts(tokens), new Dictionary<string, object> { ["target_tokens"] = tokens, ["weights"] = tokens.Select(_ => 1f).ToArray() });
+
+        var error = await Assert.ThrowsAsync<TinkerRequestException>(() => backend.ForwardAsync(new ForwardRequest
+        {
+            ModelId = modelId,
+            ForwardInput = new ForwardBackwardInput { Data = [datum, datum], LossFn = LossFnType.CrossEntropy },
+        }));
+
+        Assert.Equal(400, error.Status);
+        Assert.Contains("200 padded tokens", error.Message);
+        Assert.Contains("--user-memory-budget", error.Message);
+        Assert.Equal(rank4, backend.ReservedMemoryBytes);
+    }
+
     private static SampleRequest Sample(string samplerId, int n, int maxTokens) => new()
     {
         SamplingSessionId = samplerId,
