@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TinkerFlow.Types;
 
@@ -8,14 +9,15 @@ namespace TinkerFlow.Server.Http;
 /// Turns every failure into a JSON answer: <see cref="ApiError"/>s, unexpected exceptions (500), and the empty
 /// 4xx/5xx answers the framework produces itself (unknown route, wrong method, oversized body).
 /// </summary>
-internal sealed class ErrorMiddleware(RequestDelegate next, ServerOptions options, ILogger<ErrorMiddleware> logger)
+internal sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddleware> logger)
 {
     /// <summary>Seconds a 429 answer asks the client to wait (the SDK honours 0 &lt; Retry-After ≤ 60).</summary>
     public const int RetryAfterSeconds = 5;
 
     public async Task InvokeAsync(HttpContext context)
     {
-        if (context.Request.ContentLength is { } length && length > options.MaxRequestBodyBytes)
+        // The API server registers its options; hosts of the dashboard alone do not, and keep Kestrel's own limit.
+        if (context.RequestServices.GetService<ServerOptions>() is { } options && context.Request.ContentLength is { } length && length > options.MaxRequestBodyBytes)
         {
             // Refused from the header alone, before any of the body is read (or the key checked).
             await WriteAsync(
