@@ -117,7 +117,7 @@ public sealed partial class LocalBackend : TinkerBackend
 
     /// <inheritdoc/>
     public override Task<TinkerTokenizer> GetTokenizerAsync(string baseModel, CancellationToken cancellationToken = default) =>
-        Sync<TinkerTokenizer>(() => Models.Get(baseModel).Tokenizer);
+        Sync<TinkerTokenizer>(() => Models.GetTokenizer(baseModel));
 
     /// <summary>Writes a trained adapter merged into its base model as a Hugging Face model folder.</summary>
     /// <param name="tinkerPath">A training or sampler checkpoint path.</param>
