@@ -46,6 +46,7 @@ public sealed partial class LocalBackend
     public override Task<BackendOperation<SampleResponse>> SampleAsync(SampleRequest request, CancellationToken cancellationToken = default)
     {
         var requestId = NewRequestId();
+        var trace = EngineTrace.Queued("sample", requestId, samplingSessionId: request.SamplingSessionId, seqId: request.SeqId, tokens: request.Prompt.Length * (long)request.NumSamples);
         var task = Task.Run(
             async () =>
             {
@@ -54,7 +55,7 @@ public sealed partial class LocalBackend
                 try
                 {
                     // The sample runs start to finish on this thread: TorchSharp dispose scopes are thread-local.
-                    return Guard(
+                    return trace.Run(() => Guard(
                         () =>
                         {
                             state.ObserveSeq(request.SeqId);
@@ -74,7 +75,7 @@ public sealed partial class LocalBackend
                             NativeSetup.AfterStep();
                             return response;
                         },
-                        requestId);
+                        requestId));
                 }
                 finally
                 {
@@ -82,7 +83,7 @@ public sealed partial class LocalBackend
                 }
             },
             CancellationToken.None);
-        return Task.FromResult(Queued(requestId, task));
+        return Task.FromResult(new BackendOperation<SampleResponse>(requestId, task, trace.Started));
     }
 
     private SamplerState ResolveSampler(SampleRequest request, string requestId)

@@ -34,11 +34,11 @@ public sealed partial class LocalBackend
 
     /// <inheritdoc/>
     public override Task<BackendOperation<ForwardBackwardOutput>> ForwardAsync(ForwardRequest request, CancellationToken cancellationToken = default) =>
-        Enqueue(request.ModelId, request.SeqId, model => TrainingComputation.Run(model, request.ForwardInput, backward: false, Options.MaxTokensPerMicroBatch));
+        Enqueue("forward", request.ModelId, request.SeqId, Tokens(request.ForwardInput), model => TrainingComputation.Run(model, request.ForwardInput, backward: false, Options.MaxTokensPerMicroBatch));
 
     /// <inheritdoc/>
     public override Task<BackendOperation<ForwardBackwardOutput>> ForwardBackwardAsync(ForwardBackwardRequest request, CancellationToken cancellationToken = default) =>
-        Enqueue(request.ModelId, request.SeqId, model =>
+        Enqueue("forward_backward", request.ModelId, request.SeqId, Tokens(request.ForwardBackwardInput), model =>
         {
             var output = TrainingComputation.Run(model, request.ForwardBackwardInput, backward: true, Options.MaxTokensPerMicroBatch);
             NativeSetup.AfterStep();
@@ -47,7 +47,7 @@ public sealed partial class LocalBackend
 
     /// <inheritdoc/>
     public override Task<BackendOperation<OptimStepResponse>> OptimStepAsync(OptimStepRequest request, CancellationToken cancellationToken = default) =>
-        Enqueue(request.ModelId, request.SeqId, model =>
+        Enqueue("optim_step", request.ModelId, request.SeqId, model =>
         {
             var p = request.AdamParams;
             var metrics = model.Optimizer.Step(new AdamWHyperparameters(p.LearningRate, p.Beta1, p.Beta2, p.Eps, p.WeightDecay, p.GradClipNorm));
@@ -59,7 +59,7 @@ public sealed partial class LocalBackend
 
     /// <inheritdoc/>
     public override Task<BackendOperation<SaveWeightsResponse>> SaveWeightsAsync(SaveWeightsRequest request, CancellationToken cancellationToken = default) =>
-        Enqueue(request.ModelId, request.SeqId, model =>
+        Enqueue("save_weights", request.ModelId, request.SeqId, model =>
         {
             var checkpoint = CheckpointIo.SaveTrainingState(Store, model, request.Path, request.Overwrite, request.TtlSeconds);
             return new SaveWeightsResponse { Path = checkpoint.TinkerPath };
@@ -67,7 +67,7 @@ public sealed partial class LocalBackend
 
     /// <inheritdoc/>
     public override Task<BackendOperation<SaveWeightsForSamplerResponse>> SaveWeightsForSamplerAsync(SaveWeightsForSamplerRequest request, CancellationToken cancellationToken = default) =>
-        Enqueue(request.ModelId, request.SeqId, model =>
+        Enqueue("save_weights_for_sampler", request.ModelId, request.SeqId, model =>
         {
             if (request.Path is { } name)
             {
@@ -114,7 +114,7 @@ public sealed partial class LocalBackend
             return Task.FromResult(Queued(requestId, task));
         }
 
-        return Enqueue(request.ModelId, request.SeqId, model => CheckpointIo.LoadTrainingState(Store, model, request.Path, request.Optimizer, Options.Owner));
+        return Enqueue("load_weights", request.ModelId, request.SeqId, model => CheckpointIo.LoadTrainingState(Store, model, request.Path, request.Optimizer, Options.Owner));
     }
 
     /// <inheritdoc/>
@@ -185,20 +185,26 @@ public sealed partial class LocalBackend
     /// <summary>PEFT <c>lora_alpha</c> of every adapter: the update is scaled by 32 / rank.</summary>
     internal const double LoraAlpha = 32;
 
-    private Task<BackendOperation<T>> Enqueue<T>(string? modelId, int? seqId, Func<TrainingModel, T> work)
+    private Task<BackendOperation<T>> Enqueue<T>(string operation, string? modelId, int? seqId, Func<TrainingModel, T> work) =>
+        Enqueue(operation, modelId, seqId, tokens: null, work);
+
+    private Task<BackendOperation<T>> Enqueue<T>(string operation, string? modelId, int? seqId, long? tokens, Func<TrainingModel, T> work)
     {
         var requestId = NewRequestId();
+        var trace = EngineTrace.Queued(operation, requestId, modelId, seqId: seqId, tokens: tokens);
         Task<T> task;
         try
         {
             var model = GetModel(modelId);
-            task = model.Executor.Enqueue(seqId, () => Guard(() => work(model), requestId));
+            task = model.Executor.Enqueue(seqId, () => trace.Run(() => Guard(() => work(model), requestId)));
         }
         catch (Exception ex)
         {
             task = Task.FromException<T>(ex is TinkerRequestException ? ex : new TinkerRequestException(ex.Message, RequestErrorCategory.User, status: 400, requestId: requestId, innerException: ex));
         }
 
-        return Task.FromResult(Queued(requestId, task));
+        return Task.FromResult(new BackendOperation<T>(requestId, task, trace.Started));
     }
+
+    private static long Tokens(ForwardBackwardInput input) => input.Data.Sum(d => (long)d.ModelInput.Length);
 }

@@ -2,8 +2,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using TinkerFlow.Server.Auth;
 using TinkerFlow.Server.Dashboard;
+using TinkerFlow.Server.Diagnostics;
 using TinkerFlow.Server.Endpoints;
 using TinkerFlow.Server.Http;
 
@@ -25,7 +27,8 @@ public static class TinkerFlowServer
 {
     /// <summary>
     /// Creates the web application. Recognised arguments besides the ASP.NET Core ones (<c>--urls</c>, …):
-    /// <c>--model &lt;name|dir|name=dir&gt;</c> (repeatable) and <c>--home &lt;dir&gt;</c>.
+    /// <c>--model &lt;name|dir|name=dir&gt;</c> (repeatable), <c>--home &lt;dir&gt;</c> and
+    /// <c>--request-log-level &lt;Trace|Debug|Information|Warning|Error|Critical|None&gt;</c>.
     /// </summary>
     /// <param name="args">Command-line arguments.</param>
     /// <param name="configure">Adjusts the options after the arguments and environment were applied.</param>
@@ -47,6 +50,9 @@ public static class TinkerFlowServer
                 case "--home":
                     options.HomeDirectory = value ?? throw new ArgumentException("--home needs a folder.");
                     break;
+                case "--request-log-level":
+                    options.RequestLogLevel = ServerOptions.ParseLogLevel(value, "--request-log-level");
+                    break;
                 default:
                     rest.Add(args[i]);
                     break;
@@ -55,6 +61,8 @@ public static class TinkerFlowServer
 
         configure?.Invoke(options);
         var builder = WebApplication.CreateSlimBuilder(rest.ToArray());
+        // ASP.NET Core logs every request at Information; the server keeps them at RequestLogLevel (Warning by default).
+        builder.Logging.AddFilter("Microsoft.AspNetCore", options.RequestLogLevel);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
         AddTinkerFlow(builder.Services, options);
         var app = builder.Build();
@@ -86,6 +94,7 @@ public static class TinkerFlowServer
     public static WebApplication UseTinkerFlow(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseMiddleware<RequestTracingMiddleware>();
         app.UseMiddleware<ErrorMiddleware>();
         app.UseMiddleware<ApiKeyMiddleware>();
         app.UseRouting();
@@ -111,7 +120,7 @@ public static class TinkerFlowServer
             return (arg[..eq], arg[(eq + 1)..]);
         }
 
-        if (arg is "--model" or "--home")
+        if (arg is "--model" or "--home" or "--request-log-level")
         {
             return i + 1 < args.Length ? (arg, args[++i]) : (arg, null);
         }

@@ -1,3 +1,4 @@
+using TinkerFlow.Diagnostics;
 using TinkerFlow.Types;
 
 namespace TinkerFlow;
@@ -75,19 +76,29 @@ public class SamplingClient
             TopkPromptLogprobs = topkPromptLogprobs,
         };
 
-        await _connections!.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var trace = OperationTrace.Start("sample", samplingSessionId: SamplingSessionId);
         BackendOperation<SampleResponse> first;
         try
         {
-            first = await Service.Backend.SampleAsync(request, cancellationToken).ConfigureAwait(false);
+            await _connections!.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                first = await Service.Backend.SampleAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                _connections.Release();
+                throw;
+            }
         }
-        catch
+        catch (Exception ex)
         {
-            _connections.Release();
+            trace.Fail(ex);
             throw;
         }
 
-        var future = new TinkerFuture<SampleResponse>(first.RequestId, CompleteWithRetriesAsync(request, first));
+        trace.Submitted(request.SeqId ?? 0, [first]);
+        var future = new TinkerFuture<SampleResponse>(first.RequestId, trace.EndWhenDone(CountTokensAsync(trace, prompt.Length * (long)numSamples, CompleteWithRetriesAsync(request, first))));
         if (waitUntil == WaitUntil.Completed)
         {
             await future.WaitForCompletionAsync(cancellationToken).ConfigureAwait(false);
@@ -122,6 +133,13 @@ public class SamplingClient
         return await Service.Backend.GetTokenizerAsync(info.BaseModel, cancellationToken).ConfigureAwait(false);
     }
 
+    private static async Task<SampleResponse> CountTokensAsync(OperationTrace trace, long promptTokens, Task<SampleResponse> result)
+    {
+        var response = await result.ConfigureAwait(false);
+        trace.SetTokens(promptTokens + response.Sequences.Sum(s => (long)s.Tokens.Count));
+        return response;
+    }
+
     private async Task<SampleResponse> CompleteWithRetriesAsync(SampleRequest request, BackendOperation<SampleResponse> first)
     {
         try
@@ -135,6 +153,7 @@ public class SamplingClient
                 }
                 catch (TinkerRequestException ex) when (_retry.EnableRetryLogic && (ex.IsTransient || ex.Status == 410))
                 {
+                    ClientInstruments.Retry("sample", "sample");
                     await Task.Delay(_retry.DelayFor(attempt, _jitter), Service.Options.TimeProvider).ConfigureAwait(false);
                     op = await Service.Backend.SampleAsync(request).ConfigureAwait(false);
                 }
