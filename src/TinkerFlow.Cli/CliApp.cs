@@ -10,8 +10,8 @@ using TinkerFlow.Types;
 namespace TinkerFlow.Cli;
 
 /// <summary>
-/// The <c>tinkerflow</c> command line: <c>serve</c>, <c>dashboard</c>, <c>models</c>, <c>run</c>, <c>checkpoint</c>, <c>sample</c> and
-/// <c>export</c>, against the embedded engine (default) or a server (<c>--base-url</c> / <c>TINKER_BASE_URL</c>).
+/// The <c>tinkerflow</c> command line: <c>serve</c>, <c>dashboard</c>, <c>models</c>, <c>run</c>, <c>checkpoint</c>, <c>sample</c>,
+/// <c>export</c> and <c>bench</c>, against the embedded engine (default) or a server (<c>--base-url</c> / <c>TINKER_BASE_URL</c>).
 /// </summary>
 /// <remarks>
 /// Tables, progress and results go to <see cref="Console"/>; <c>--json</c> writes only JSON there. Errors go to
@@ -110,6 +110,7 @@ public sealed class CliApp
         root.Add(CheckpointCommands.Create(this, options));
         root.Add(SampleCommand.Create(this, options));
         root.Add(ExportCommand.Create(this, options));
+        root.Add(BenchCommand.Create(this, options));
         return root;
     }
 

@@ -70,6 +70,8 @@ public sealed partial class LocalBackend
             return Task.FromException<BackendOperation<SampleResponse>>(ex);
         }
 
+        var trace = EngineTrace.Queued("sample", requestId, samplingSessionId: request.SamplingSessionId, seqId: request.SeqId, tokens: request.Prompt.Length * (long)request.NumSamples);
+
         var task = Task.Run(
             async () =>
             {
@@ -79,7 +81,7 @@ public sealed partial class LocalBackend
                 try
                 {
                     // The sample runs start to finish on this thread: TorchSharp dispose scopes are thread-local.
-                    return Guard(
+                    return trace.Run(() => Guard(
                         () =>
                         {
                             state.ObserveSeq(request.SeqId);
@@ -99,7 +101,7 @@ public sealed partial class LocalBackend
                             NativeSetup.AfterStep();
                             return response;
                         },
-                        requestId);
+                        requestId));
                 }
                 finally
                 {
@@ -107,7 +109,7 @@ public sealed partial class LocalBackend
                 }
             },
             CancellationToken.None);
-        return Task.FromResult(Queued(requestId, task));
+        return Task.FromResult(new BackendOperation<SampleResponse>(requestId, task, trace.Started));
     }
 
     private SamplerState ResolveSampler(SampleRequest request, string requestId)

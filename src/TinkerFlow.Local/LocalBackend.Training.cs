@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using TinkerFlow.Local.Engine;
 using TinkerFlow.Local.Limits;
@@ -234,9 +235,10 @@ public sealed partial class LocalBackend
     /// <summary>PEFT <c>lora_alpha</c> of every adapter: the update is scaled by 32 / rank.</summary>
     internal const double LoraAlpha = 32;
 
-    private Task<BackendOperation<T>> Enqueue<T>(string? modelId, int? seqId, Func<TrainingModel, T> work, Action? admit = null)
+    private Task<BackendOperation<T>> Enqueue<T>(string? modelId, int? seqId, Func<TrainingModel, T> work, Action? admit = null, [CallerMemberName] string caller = "")
     {
         var requestId = NewRequestId();
+        var trace = EngineTrace.Queued(OperationName(caller), requestId, modelId, seqId: seqId);
         if (admit is not null)
         {
             try
@@ -259,13 +261,25 @@ public sealed partial class LocalBackend
         try
         {
             var model = GetModel(modelId);
-            task = model.Executor.Enqueue(seqId, () => Guard(() => work(model), requestId));
+            task = model.Executor.Enqueue(seqId, () => trace.Run(() => Guard(() => work(model), requestId)));
         }
         catch (Exception ex)
         {
             task = Task.FromException<T>(ex is TinkerRequestException ? ex : new TinkerRequestException(ex.Message, RequestErrorCategory.User, status: 400, requestId: requestId, innerException: ex));
         }
 
-        return Task.FromResult(Queued(requestId, task));
+        return Task.FromResult(new BackendOperation<T>(requestId, task, trace.Started));
     }
+
+    /// <summary>The wire name of the operation a backend method implements (ForwardBackwardAsync → forward_backward).</summary>
+    private static string OperationName(string method) => method switch
+    {
+        nameof(ForwardAsync) => "forward",
+        nameof(ForwardBackwardAsync) => "forward_backward",
+        nameof(OptimStepAsync) => "optim_step",
+        nameof(SaveWeightsAsync) => "save_weights",
+        nameof(SaveWeightsForSamplerAsync) => "save_weights_for_sampler",
+        nameof(LoadWeightsAsync) => "load_weights",
+        _ => method,
+    };
 }

@@ -10,7 +10,7 @@ internal static class ServerArguments
     [
         "--model", "--home", "--max-request-body", "--session-timeout", "--max-concurrent-samples", "--max-lora-rank",
         "--memory-budget", "--user-memory-budget", "--max-sample-bytes", "--max-forward-backward-tokens",
-        "--max-sessions-per-user", "--max-models-per-user", "--max-samplers-per-user",
+        "--max-sessions-per-user", "--max-models-per-user", "--max-samplers-per-user", "--request-log-level",
     ];
 
     /// <summary>Whether <paramref name="name"/> is one of the server's options that take a value.</summary>
@@ -72,6 +72,7 @@ internal static class ServerArguments
               --urls <url>                      where to listen (ASP.NET Core), e.g. http://127.0.0.1:8000
               --model <name|dir|name=dir>       serve a built-in model or a Hugging Face folder (repeatable)
               --home <dir>                      data directory (default: TINKERFLOW_HOME, else ~/.tinkerflow)
+              --request-log-level <level>       ASP.NET Core request logs (default: TINKERFLOW_REQUEST_LOG_LEVEL, else Warning)
               --session-timeout <seconds>       a session without a heartbeat this long has its models and samplers
                                                 unloaded (checkpoints stay) (default 300)
               --max-concurrent-samples <n>      sample requests computing at once (default 2)

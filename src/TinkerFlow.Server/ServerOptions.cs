@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using TinkerFlow.Local.Limits;
 
 namespace TinkerFlow.Server;
@@ -20,6 +21,7 @@ namespace TinkerFlow.Server;
 /// <item><term><see cref="ArchiveUrlLifetime"/></term><description>15 min</description></item>
 /// <item><term><see cref="MaxConcurrentSamples"/></term><description>2</description></item>
 /// <item><term><see cref="PreloadModels"/></term><description>true: load base models at start-up</description></item>
+/// <item><term><see cref="RequestLogLevel"/></term><description><c>TINKERFLOW_REQUEST_LOG_LEVEL</c>, else Warning (<c>--request-log-level</c>)</description></item>
 /// </list>
 /// </remarks>
 public sealed class ServerOptions
@@ -65,6 +67,29 @@ public sealed class ServerOptions
 
     /// <summary>Whether base models are loaded at start-up (otherwise on first use).</summary>
     public bool PreloadModels { get; set; } = true;
+
+    /// <summary>
+    /// The least level of ASP.NET Core's own logs (category <c>Microsoft.AspNetCore</c>): Warning hides the per-request
+    /// Information lines; Information shows every request again.
+    /// </summary>
+    public LogLevel RequestLogLevel { get; set; } = ParseLogLevel(Environment.GetEnvironmentVariable("TINKERFLOW_REQUEST_LOG_LEVEL"), "TINKERFLOW_REQUEST_LOG_LEVEL");
+
+    /// <summary>Parses a log level name (<c>Trace</c>, <c>Debug</c>, <c>Information</c>, <c>Warning</c>, <c>Error</c>, <c>Critical</c>, <c>None</c>); null or empty gives Warning.</summary>
+    /// <param name="value">The name, case-insensitive.</param>
+    /// <param name="source">Where it came from, for the error message.</param>
+    /// <returns>The level.</returns>
+    /// <exception cref="ArgumentException">Not a level name.</exception>
+    public static LogLevel ParseLogLevel(string? value, string source)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return LogLevel.Warning;
+        }
+
+        return Enum.TryParse<LogLevel>(value.Trim(), ignoreCase: true, out var level) && Enum.IsDefined(level) && !int.TryParse(value, out _)
+            ? level
+            : throw new ArgumentException($"{source}: '{value}' is not a log level; use one of {string.Join(", ", Enum.GetNames<LogLevel>())}.");
+    }
 
     /// <summary>Clock for sessions, checkpoints, result retention and URL expiry (long-polling always uses real time).</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;

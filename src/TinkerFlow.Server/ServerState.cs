@@ -54,6 +54,7 @@ internal sealed class ServerState : IAsyncDisposable
         Replays = new ReplayTable();
         Archives = new ArchiveSigner(Store.GetOrCreateSecret("archive-hmac"), options.TimeProvider);
         RunMetrics = new RunMetricsRecorder(Store.RunDirectory, options.TimeProvider);
+        Timeline = new PipelineTimeline(TimeProvider.System);
     }
 
     public ServerOptions Options { get; }
@@ -76,6 +77,9 @@ internal sealed class ServerState : IAsyncDisposable
 
     /// <summary>Per-run engine metrics for the dashboard (<c>runs/&lt;run&gt;/metrics.jsonl</c>).</summary>
     public RunMetricsRecorder RunMetrics { get; }
+
+    /// <summary>Per-run pipeline timeline for the dashboard: recent operations with queue and run times (real time).</summary>
+    public PipelineTimeline Timeline { get; }
 
     /// <summary>The engine acting for <paramref name="user"/>.</summary>
     public LocalBackend For(string user) => _views.GetOrAdd(user, u => Engine.ForOwner(u));

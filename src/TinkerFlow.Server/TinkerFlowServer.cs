@@ -2,8 +2,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using TinkerFlow.Server.Auth;
 using TinkerFlow.Server.Dashboard;
+using TinkerFlow.Server.Diagnostics;
 using TinkerFlow.Server.Endpoints;
 using TinkerFlow.Server.Http;
 
@@ -25,7 +27,8 @@ public static class TinkerFlowServer
 {
     /// <summary>
     /// Creates the web application. Recognised arguments besides the ASP.NET Core ones (<c>--urls</c>, …):
-    /// <c>--model &lt;name|dir|name=dir&gt;</c> (repeatable), <c>--home &lt;dir&gt;</c> and the limits listed by
+    /// <c>--model &lt;name|dir|name=dir&gt;</c> (repeatable), <c>--home &lt;dir&gt;</c>,
+    /// <c>--request-log-level &lt;Trace|Debug|Information|Warning|Error|Critical|None&gt;</c> and the limits listed
     /// by <c>--help</c>.
     /// </summary>
     /// <param name="args">Command-line arguments.</param>
@@ -47,6 +50,9 @@ public static class TinkerFlowServer
                     break;
                 case "--home":
                     options.HomeDirectory = value ?? throw new ArgumentException("--home needs a folder.");
+                    break;
+                case "--request-log-level":
+                    options.RequestLogLevel = ServerOptions.ParseLogLevel(value, "--request-log-level");
                     break;
                 case "--max-request-body":
                     options.MaxRequestBodyBytes = ServerArguments.Bytes(name, value);
@@ -89,6 +95,8 @@ public static class TinkerFlowServer
 
         configure?.Invoke(options);
         var builder = WebApplication.CreateSlimBuilder(rest.ToArray());
+        // ASP.NET Core logs every request at Information; the server keeps them at RequestLogLevel (Warning by default).
+        builder.Logging.AddFilter("Microsoft.AspNetCore", options.RequestLogLevel);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
         AddTinkerFlow(builder.Services, options);
         var app = builder.Build();
@@ -120,6 +128,7 @@ public static class TinkerFlowServer
     public static WebApplication UseTinkerFlow(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseMiddleware<RequestTracingMiddleware>();
         app.UseMiddleware<ErrorMiddleware>();
         app.UseMiddleware<ApiKeyMiddleware>();
         app.UseRouting();

@@ -1,3 +1,4 @@
+using TinkerFlow.Diagnostics;
 using TinkerFlow.Types;
 
 namespace TinkerFlow;
@@ -79,8 +80,18 @@ public class SamplingClient
             TopkPromptLogprobs = topkPromptLogprobs,
         };
 
-        await _connections!.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var trace = OperationTrace.Start("sample", samplingSessionId: SamplingSessionId);
         BackendOperation<SampleResponse> first;
+        try
+        {
+            await _connections!.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            trace.Fail(ex);
+            throw;
+        }
+
         StartPending();
         try
         {
@@ -91,14 +102,16 @@ public class SamplingClient
             // Refused at submission (e.g. 429: the engine's memory is committed): retried like a failed sample.
             first = new BackendOperation<SampleResponse>($"sample-{request.SeqId}-refused", Task.FromException<SampleResponse>(ex));
         }
-        catch
+        catch (Exception ex)
         {
             EndPending(success: false);
             _connections.Release();
+            trace.Fail(ex);
             throw;
         }
 
-        var future = new TinkerFuture<SampleResponse>(first.RequestId, CompleteWithRetriesAsync(request, first));
+        trace.Submitted(request.SeqId ?? 0, [first]);
+        var future = new TinkerFuture<SampleResponse>(first.RequestId, trace.EndWhenDone(CountTokensAsync(trace, prompt.Length * (long)numSamples, CompleteWithRetriesAsync(request, first))));
         if (waitUntil == WaitUntil.Completed)
         {
             await future.WaitForCompletionAsync(cancellationToken).ConfigureAwait(false);
@@ -133,6 +146,13 @@ public class SamplingClient
         return await Service.Backend.GetTokenizerAsync(info.BaseModel, cancellationToken).ConfigureAwait(false);
     }
 
+    private static async Task<SampleResponse> CountTokensAsync(OperationTrace trace, long promptTokens, Task<SampleResponse> result)
+    {
+        var response = await result.ConfigureAwait(false);
+        trace.SetTokens(promptTokens + response.Sequences.Sum(s => (long)s.Tokens.Count));
+        return response;
+    }
+
     private async Task<SampleResponse> CompleteWithRetriesAsync(SampleRequest request, BackendOperation<SampleResponse> first)
     {
         var success = false;
@@ -149,6 +169,7 @@ public class SamplingClient
                 }
                 catch (TinkerRequestException ex) when (_retry.EnableRetryLogic && (ex.IsTransient || ex.Status == 410) && !IsStuck(ex))
                 {
+                    ClientInstruments.Retry("sample", "sample");
                     // Random.Shared: concurrent retry loops of one client draw their jitter safely.
                     await WithinProgressTimeoutAsync(Task.Delay(_retry.DelayFor(attempt, Random.Shared), Service.Options.TimeProvider).ContinueWith(_ => true, TaskScheduler.Default), request).ConfigureAwait(false);
                     try

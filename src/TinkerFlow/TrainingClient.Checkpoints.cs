@@ -16,6 +16,7 @@ public partial class TrainingClient
         ValidateName(name);
         ValidateTtl(ttlSeconds);
         return SubmitAsync(
+            "save_weights",
             waitUntil,
             (seq, ct) => Service.Backend.SaveWeightsAsync(new SaveWeightsRequest { ModelId = ModelId, Path = name, SeqId = seq, TtlSeconds = ttlSeconds, Overwrite = overwrite }, ct),
             cancellationToken);
@@ -48,6 +49,7 @@ public partial class TrainingClient
         ValidateName(name);
         ValidateTtl(ttlSeconds);
         return SubmitAsync(
+            "save_weights_for_sampler",
             waitUntil,
             (seq, ct) => Service.Backend.SaveWeightsForSamplerAsync(new SaveWeightsForSamplerRequest { ModelId = ModelId, Path = name, SeqId = seq, TtlSeconds = ttlSeconds }, ct),
             cancellationToken);
@@ -64,6 +66,7 @@ public partial class TrainingClient
         await Service.EnsureSessionAsync(cancellationToken).ConfigureAwait(false);
         var samplingSeq = Service.NextSamplingSessionSeqId();
         var future = await SubmitAsync(
+            "save_weights_for_sampler",
             WaitUntil.Completed,
             (seq, ct) => Service.Backend.SaveWeightsForSamplerAsync(new SaveWeightsForSamplerRequest { ModelId = ModelId, SamplingSessionSeqId = samplingSeq, SeqId = seq }, ct),
             cancellationToken).ConfigureAwait(false);
@@ -108,6 +111,7 @@ public partial class TrainingClient
         }
 
         return SubmitAsync(
+            "load_weights",
             waitUntil,
             (seq, ct) => Service.Backend.LoadWeightsAsync(new LoadWeightsRequest { ModelId = ModelId, Path = path, Optimizer = optimizer, SeqId = seq }, ct),
             cancellationToken);

@@ -1,3 +1,4 @@
+using TinkerFlow.Diagnostics;
 using TinkerFlow.Internal;
 using TinkerFlow.Types;
 
@@ -59,6 +60,7 @@ public partial class TrainingClient
     {
         ValidateBatch(data, lossFn);
         return SubmitChunkedAsync(
+            "forward",
             waitUntil,
             data,
             (chunk, seq, ct) => Service.Backend.ForwardAsync(
@@ -83,6 +85,7 @@ public partial class TrainingClient
     {
         ValidateBatch(data, lossFn);
         return SubmitChunkedAsync(
+            "forward_backward",
             waitUntil,
             data,
             (chunk, seq, ct) => Service.Backend.ForwardBackwardAsync(
@@ -100,6 +103,7 @@ public partial class TrainingClient
     {
         ArgumentNullException.ThrowIfNull(adamParams);
         return SubmitAsync(
+            "optim_step",
             waitUntil,
             (seq, ct) => Service.Backend.OptimStepAsync(new OptimStepRequest { AdamParams = adamParams, ModelId = ModelId, SeqId = seq }, ct),
             cancellationToken);
@@ -125,20 +129,32 @@ public partial class TrainingClient
         return await Service.Backend.GetTokenizerAsync(name, cancellationToken).ConfigureAwait(false);
     }
 
-    internal async Task<TinkerFuture<T>> SubmitAsync<T>(WaitUntil waitUntil, Func<int, CancellationToken, Task<BackendOperation<T>>> submit, CancellationToken cancellationToken)
+    internal async Task<TinkerFuture<T>> SubmitAsync<T>(string operation, WaitUntil waitUntil, Func<int, CancellationToken, Task<BackendOperation<T>>> submit, CancellationToken cancellationToken)
     {
+        var trace = OperationTrace.Start(operation, ModelId);
         BackendOperation<T> op;
-        await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+        int seq;
         try
         {
-            op = await submit(++_seqId, cancellationToken).ConfigureAwait(false);
+            await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                seq = ++_seqId;
+                op = await submit(seq, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _turn.Release();
+            }
         }
-        finally
+        catch (Exception ex)
         {
-            _turn.Release();
+            trace.Fail(ex);
+            throw;
         }
 
-        var future = new TinkerFuture<T>(op.RequestId, op.Result);
+        trace.Submitted(seq, [op]);
+        var future = new TinkerFuture<T>(op.RequestId, trace.EndWhenDone(op.Result));
         if (waitUntil == WaitUntil.Completed)
         {
             await future.WaitForCompletionAsync(cancellationToken).ConfigureAwait(false);
@@ -148,27 +164,41 @@ public partial class TrainingClient
     }
 
     private async Task<TinkerFuture<ForwardBackwardOutput>> SubmitChunkedAsync(
+        string operation,
         WaitUntil waitUntil,
         IReadOnlyList<Datum> data,
         Func<IReadOnlyList<Datum>, int, CancellationToken, Task<BackendOperation<ForwardBackwardOutput>>> submit,
         CancellationToken cancellationToken)
     {
-        var chunks = DatumChunker.Split(data, Service.Options.ChunkMaxDatums, Service.Options.ChunkMaxBytes);
-        var ops = new List<BackendOperation<ForwardBackwardOutput>>(chunks.Count);
-        await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var trace = OperationTrace.Start(operation, ModelId);
+        trace.SetTokens(data.Sum(d => (long)d.ModelInput.Length));
+        var ops = new List<BackendOperation<ForwardBackwardOutput>>();
+        var firstSeq = 0;
         try
         {
-            foreach (var chunk in chunks)
+            var chunks = DatumChunker.Split(data, Service.Options.ChunkMaxDatums, Service.Options.ChunkMaxBytes);
+            await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                ops.Add(await submit(chunk, ++_seqId, cancellationToken).ConfigureAwait(false));
+                firstSeq = _seqId + 1;
+                foreach (var chunk in chunks)
+                {
+                    ops.Add(await submit(chunk, ++_seqId, cancellationToken).ConfigureAwait(false));
+                }
+            }
+            finally
+            {
+                _turn.Release();
             }
         }
-        finally
+        catch (Exception ex)
         {
-            _turn.Release();
+            trace.Fail(ex);
+            throw;
         }
 
-        var future = new TinkerFuture<ForwardBackwardOutput>(string.Join(',', ops.Select(o => o.RequestId)), CombineAsync(ops));
+        trace.Submitted(firstSeq, ops);
+        var future = new TinkerFuture<ForwardBackwardOutput>(string.Join(',', ops.Select(o => o.RequestId)), trace.EndWhenDone(CombineAsync(ops)));
         if (waitUntil == WaitUntil.Completed)
         {
             await future.WaitForCompletionAsync(cancellationToken).ConfigureAwait(false);

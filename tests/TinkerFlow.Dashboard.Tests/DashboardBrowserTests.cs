@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Playwright;
+using TinkerFlow.Types;
 using static Microsoft.Playwright.Assertions;
 
 namespace TinkerFlow.Dashboard.Tests;
@@ -107,6 +108,57 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
         await Expect(row.Locator("td").Nth(5)).Not.ToHaveTextAsync("never");
         var withTtl = await server.GetJsonAsync($"api/v1/training_runs/{Uri.EscapeDataString(client.ModelId)}/checkpoints");
         Assert.Equal(JsonValueKind.String, withTtl.GetProperty("checkpoints")[0].GetProperty("expires_at").ValueKind);
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task Dashboard_PipelineTimelineDrawsOverlappingTrainingStepsAndSamplesAsBars()
+    {
+        await using var server = await DashboardServer.StartAsync();
+        var client = await server.CreateTrainingClientAsync();
+        await DashboardServer.TrainStepAsync(client);                  // sequential: waits between operations
+        var datum = Datum.Create(
+            ModelInput.FromInts([5, 6, 7, 8, 9, 10, 11, 12]),
+            new Dictionary<string, object> { ["target_tokens"] = new[] { 6, 7, 8, 9, 10, 11, 12, 13 }, ["weights"] = Enumerable.Repeat(1f, 8).ToArray() });
+        var futures = new List<Task>();
+        for (var step = 0; step < 3; step++)                          // pipelined: every step queued before the first finishes
+        {
+            futures.Add((await client.ForwardBackwardAsync(WaitUntil.Started, [datum], LossFnType.CrossEntropy)).AsTask());
+            futures.Add((await client.OptimStepAsync(WaitUntil.Started, new AdamParams { LearningRate = 0.01 })).AsTask());
+        }
+
+        await Task.WhenAll(futures);
+        var sampler = await client.SaveWeightsAndGetSamplingClientAsync();
+        await Task.WhenAll(Enumerable.Range(0, 2).Select(i => sampler.SampleAsync(WaitUntil.Completed, ModelInput.FromInts([5, 6, 7]), 1, new SamplingParams { MaxTokens = 4, Seed = i })));
+        var (context, page, errors) = await browser.NewPageAsync();
+        await using var _ = context;
+
+        await page.GotoAsync(server.BaseUrl.ToString());
+        await page.FillAsync("#key-input", DashboardServer.Alice);
+        await page.ClickAsync("#key-submit");
+        await page.ClickAsync($"li.run[data-run-id='{client.ModelId}']");
+
+        var timeline = page.Locator("#timeline");
+        await Expect(timeline).ToBeVisibleAsync();
+        await Expect(page.Locator("#timeline-run")).ToHaveTextAsync(client.ModelId);
+        var chart = page.Locator("#timeline-chart");
+        await Expect(chart).ToHaveAttributeAsync("data-operations", "10");     // 4 forward_backward, 4 optim_step, 2 samples
+        await Expect(chart.Locator("rect.tl-run[data-op='forward_backward']")).ToHaveCountAsync(4);
+        await Expect(chart.Locator("rect.tl-run[data-op='optim_step']")).ToHaveCountAsync(4);
+        await Expect(chart.Locator("rect.tl-run[data-op='sample']")).ToHaveCountAsync(2);
+        Assert.Equal(8 + 2, await chart.Locator("rect.tl-queued").CountAsync());
+        Assert.Equal("forward_backward seq 1", (await chart.Locator("rect.tl-run[data-op='forward_backward'] title").First.TextContentAsync())![..22]);
+
+        // The three pipelined steps were queued while earlier ones ran; the sequential step left the engine idle.
+        var overlapped = int.Parse((await chart.GetAttributeAsync("data-overlapped"))!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(overlapped >= 4, $"overlapped {overlapped}");
+        Assert.True(int.Parse((await chart.GetAttributeAsync("data-gaps"))!, System.Globalization.CultureInfo.InvariantCulture) >= 1);
+        await Expect(page.Locator("#timeline-summary")).ToContainTextAsync("training operations were queued before the previous one finished");
+
+        // Bars are placed in time order: each optim_step runs after the forward_backward before it.
+        var starts = await page.EvaluateAsync<double[]>("[...document.querySelectorAll('#timeline-chart rect.tl-run[data-op=\"forward_backward\"], #timeline-chart rect.tl-run[data-op=\"optim_step\"]')].sort((a, b) => a.dataset.seq - b.dataset.seq).map(r => +r.getAttribute('x'))");
+        Assert.Equal(starts.Order(), starts);
+        await BrowserFixture.ScreenshotAsync(page, "pipeline-timeline");
         Assert.Empty(errors);
     }
 

@@ -10,6 +10,8 @@ public sealed class HttpClientSuiteTests : ClientSuite
     private ServerHost? _host;
     private TinkerBackend? _backend;
 
+    protected override bool ThroughServer => true;
+
     protected override async Task<TinkerBackend> CreateBackendAsync()
     {
         _host = await ServerHost.StartAsync(_home.Path, o => o.LongPollTimeout = TimeSpan.FromSeconds(5));

@@ -3,18 +3,8 @@ namespace TinkerFlow.Benchmarks.Engine;
 /// <summary>Small statistics helpers for timings.</summary>
 internal static class Stats
 {
-    /// <summary>The median (mean of the two middle values for an even count).</summary>
-    public static double Median(IReadOnlyCollection<double> values)
-    {
-        if (values.Count == 0)
-        {
-            throw new ArgumentException("no values", nameof(values));
-        }
-
-        var sorted = values.Order().ToArray();
-        int mid = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-    }
+    /// <summary>The median (mean of the two middle values for an even count); the Dataflow library's, shared with <c>tinkerflow bench</c>.</summary>
+    public static double Median(IReadOnlyCollection<double> values) => TinkerFlow.Dataflow.StableMedian.Median(values);
 
     /// <summary>Formats seconds as "1.234 s" / "56.7 ms" (invariant culture).</summary>
     public static string Seconds(double seconds) => seconds >= 1

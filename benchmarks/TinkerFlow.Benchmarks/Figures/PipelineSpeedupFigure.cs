@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Threading.Tasks.Dataflow;
 using TinkerFlow.Benchmarks.Quick;
 using TinkerFlow.Dataflow;
 using TinkerFlow.Local;
@@ -44,16 +42,16 @@ internal sealed class PipelineSpeedupFigure : IQuickFigure
             var training = await service.CreateLoraTrainingClientAsync("tinkerflow/tiny-qwen3", rank: 8, seed: 0, cancellationToken: context.CancellationToken);
             var batch = new[] { Batch() };
 
-            await SequentialAsync(training, batch, 2, context.CancellationToken); // warm-up: engine, JIT, allocator
+            await TrainingThroughput.SequentialAsync(training, batch, 2, cancellationToken: context.CancellationToken); // warm-up: engine, JIT, allocator
 
             // The engine's own cost per step, without injected latency: it must stay well below 2·S to be hidden.
             await using var direct = new ServiceClient(local);
             var directTraining = await direct.CreateLoraTrainingClientAsync("tinkerflow/tiny-qwen3", rank: 8, seed: 0, cancellationToken: context.CancellationToken);
-            await SequentialAsync(directTraining, batch, 2, context.CancellationToken);
-            var engineOnly = await SequentialAsync(directTraining, batch, steps, context.CancellationToken);
-            var sequential = await SequentialAsync(training, batch, steps, context.CancellationToken);
-            var stageSequential = await PipelinedAsync(training, batch, steps, submitAhead: 0, context.CancellationToken);
-            var pipelined = await PipelinedAsync(training, batch, steps, submitAhead: 2, context.CancellationToken);
+            await TrainingThroughput.SequentialAsync(directTraining, batch, 2, cancellationToken: context.CancellationToken);
+            var engineOnly = await TrainingThroughput.SequentialAsync(directTraining, batch, steps, cancellationToken: context.CancellationToken);
+            var sequential = await TrainingThroughput.SequentialAsync(training, batch, steps, cancellationToken: context.CancellationToken);
+            var stageSequential = await TrainingThroughput.PipelinedAsync(training, batch, steps, submitAhead: 0, cancellationToken: context.CancellationToken);
+            var pipelined = await TrainingThroughput.PipelinedAsync(training, batch, steps, submitAhead: 2, cancellationToken: context.CancellationToken);
 
             double ideal = 1 / (2 * S.TotalSeconds);
             double speedup = pipelined / sequential;
@@ -83,54 +81,6 @@ internal sealed class PipelineSpeedupFigure : IQuickFigure
                 // Best effort: the engine may still hold a file for a moment.
             }
         }
-    }
-
-    /// <summary>Submit, await, submit, await; returns steady-state steps/s.</summary>
-    private static async Task<double> SequentialAsync(TrainingClient training, IReadOnlyList<Datum> batch, int steps, CancellationToken cancellationToken)
-    {
-        var completions = new List<long>(steps);
-        for (int i = 0; i < steps; i++)
-        {
-            await training.ForwardBackwardAsync(WaitUntil.Completed, batch, LossFnType.CrossEntropy, cancellationToken: cancellationToken);
-            await training.OptimStepAsync(WaitUntil.Completed, new AdamParams { LearningRate = 1e-4 }, cancellationToken);
-            completions.Add(Stopwatch.GetTimestamp());
-        }
-
-        return Rate(completions);
-    }
-
-    /// <summary>The Dataflow training stage with a submit-ahead depth; returns steady-state steps/s.</summary>
-    private static async Task<double> PipelinedAsync(TrainingClient training, IReadOnlyList<Datum> batch, int steps, int submitAhead, CancellationToken cancellationToken)
-    {
-        var stage = new TrainingStage(training, new TrainingStageOptions
-        {
-            SubmitAhead = submitAhead,
-            InputCapacity = steps,
-            AdamParams = _ => new AdamParams { LearningRate = 1e-4 },
-            CancellationToken = cancellationToken,
-        });
-        var completions = new List<long>(steps);
-        var sink = new ActionBlock<TrainStepResult>(_ => completions.Add(Stopwatch.GetTimestamp()), new ExecutionDataflowBlockOptions { BoundedCapacity = steps });
-        stage.Output.LinkTo(sink, new DataflowLinkOptions { PropagateCompletion = true });
-        for (int i = 0; i < steps; i++)
-        {
-            await stage.Input.SendAsync(batch, cancellationToken);
-        }
-
-        stage.Input.Complete();
-        await stage.Completion;
-        await sink.Completion;
-        return Rate(completions);
-    }
-
-    private static double Rate(List<long> completions)
-    {
-        if (completions.Count < 2)
-        {
-            throw new InvalidOperationException($"Need at least 2 completed steps to measure a rate, got {completions.Count}.");
-        }
-
-        return (completions.Count - 1) / Stopwatch.GetElapsedTime(completions[0], completions[^1]).TotalSeconds;
     }
 
     private static Datum Batch()

@@ -23,6 +23,7 @@ internal static class DashboardEndpoints
         api.MapGet("/runs", (HttpContext c) => Runs(c, dashboard));
         api.MapGet("/metrics", (HttpContext c) => Metrics(c, dashboard));
         api.MapGet("/checkpoints", (HttpContext c) => LoggedCheckpoints(c, dashboard));
+        api.MapGet("/timeline", (HttpContext c) => Timeline(c, dashboard));
         api.MapPost("/stream-token", (HttpContext c) => StreamToken(c, dashboard));
         api.MapGet("/events", (HttpContext c) => Events(c, dashboard));
     }
@@ -76,6 +77,71 @@ internal static class DashboardEndpoints
             DashboardJson.WriteRecords(json, "records", records);
             json.WriteEndObject();
         });
+    }
+
+    /// <summary>
+    /// <c>{"run_id","now","available","operations":[{"op","seq_id","submitted","started","ended","failed"}]}</c>: the
+    /// run's recent forward/forward_backward/optim_step operations and its session's samples, times in Unix
+    /// milliseconds (started/ended null while queued/running). Only a server records them (<c>available</c> false on a
+    /// log-path dashboard, whose runs train in other processes).
+    /// </summary>
+    private static IResult Timeline(HttpContext context, DashboardContext dashboard)
+    {
+        var runId = context.Request.Query["run"].ToString();
+        if (string.IsNullOrEmpty(runId))
+        {
+            throw ApiError.BadRequest("Pass the run id as ?run=<id> (GET /dashboard/api/runs lists them).");
+        }
+
+        var server = dashboard.Server;
+        if (server is not null && (dashboard.Options.LogPath is not null || !dashboard.IsVisible(runId, dashboard.User(context))))
+        {
+            throw ApiError.NotFound($"No run '{runId}' of yours on this server.");
+        }
+
+        var entries = server is null || dashboard.Options.LogPath is not null ? [] : server.Timeline.For(runId);
+        return DashboardJson.Result(json =>
+        {
+            json.WriteStartObject();
+            json.WriteString("run_id", runId);
+            json.WriteNumber("now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            json.WriteBoolean("available", server is not null && dashboard.Options.LogPath is null);
+            json.WriteStartArray("operations");
+            foreach (var e in entries)
+            {
+                json.WriteStartObject();
+                json.WriteString("op", e.Operation);
+                if (e.SeqId is { } seq)
+                {
+                    json.WriteNumber("seq_id", seq);
+                }
+                else
+                {
+                    json.WriteNull("seq_id");
+                }
+
+                json.WriteNumber("submitted", e.Submitted.ToUnixTimeMilliseconds());
+                WriteTime(json, "started", e.Started);
+                WriteTime(json, "ended", e.Ended);
+                json.WriteBoolean("failed", e.Failed);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        });
+    }
+
+    private static void WriteTime(System.Text.Json.Utf8JsonWriter json, string name, DateTimeOffset? time)
+    {
+        if (time is { } t)
+        {
+            json.WriteNumber(name, t.ToUnixTimeMilliseconds());
+        }
+        else
+        {
+            json.WriteNull(name);
+        }
     }
 
     /// <summary>

@@ -65,6 +65,10 @@ internal static partial class ApiEndpoints
 
         var backend = state.For(user);
         var key = request is { SamplingSessionId: { } sampler, SeqId: { } seq } ? $"sampling_session_id {sampler} seq_id {seq}" : null;
-        return await state.SubmitAsync(user, key, Canonical(request), null, () => backend.SampleAsync(request, CancellationToken.None));
+        return await state.SubmitAsync(user, key, Canonical(request), null, async () =>
+        {
+            var accepted = await backend.SampleAsync(request, CancellationToken.None);
+            return request.SamplingSessionId is { } samplerId ? state.Timeline.TrackSample(samplerId, request.SeqId, accepted) : accepted;
+        });
     }
 }

@@ -95,13 +95,17 @@ internal static partial class ApiEndpoints
         if (backwardRequest is { } request)
         {
             (input, modelId, seqId, canonical) = (request.ForwardBackwardInput, request.ModelId, request.SeqId, () => Canonical(request));
-            submit = () => state.RunMetrics.TrackForwardBackwardAsync(request, () => backend.ForwardBackwardAsync(request, CancellationToken.None));
+            submit = async () => state.Timeline.Track(
+                request.ModelId,
+                "forward_backward",
+                request.SeqId,
+                await state.RunMetrics.TrackForwardBackwardAsync(request, () => backend.ForwardBackwardAsync(request, CancellationToken.None)));
         }
         else
         {
             var forward = forwardRequest!;
             (input, modelId, seqId, canonical) = (forward.ForwardInput, forward.ModelId, forward.SeqId, () => Canonical(forward));
-            submit = () => backend.ForwardAsync(forward, CancellationToken.None);
+            submit = async () => state.Timeline.Track(forward.ModelId, "forward", forward.SeqId, await backend.ForwardAsync(forward, CancellationToken.None));
         }
 
         if (input.Data.Count == 0)
@@ -124,7 +128,11 @@ internal static partial class ApiEndpoints
             TrainingKey(request.ModelId, request.SeqId),
             Canonical(request),
             request.ModelId,
-            () => state.RunMetrics.TrackOptimStepAsync(request, () => backend.OptimStepAsync(request, CancellationToken.None)));
+            async () => state.Timeline.Track(
+                request.ModelId,
+                "optim_step",
+                request.SeqId,
+                await state.RunMetrics.TrackOptimStepAsync(request, () => backend.OptimStepAsync(request, CancellationToken.None))));
     }
 
     private static async Task<IResult> SaveWeightsAsync(HttpContext context, ServerState state)

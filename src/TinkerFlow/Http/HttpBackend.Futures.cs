@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using TinkerFlow.Diagnostics;
 using TinkerFlow.Types;
 
 namespace TinkerFlow.Http;
@@ -49,6 +50,7 @@ internal sealed partial class HttpBackend
             }
             catch (TinkerConnectionException)
             {
+                ClientInstruments.Retry("poll", requestType);
                 await DelayAsync(RetryDelays.Exponential(connectionFailures++), cancellationToken).ConfigureAwait(false);
                 continue;
             }
@@ -77,6 +79,7 @@ internal sealed partial class HttpBackend
                 case >= 500:
                     continue;
                 case 429:
+                    ClientInstruments.Retry("poll", requestType);
                     await DelayAsync(RetryDelays.Exponential(rateLimited++), cancellationToken).ConfigureAwait(false);
                     continue;
                 case 402 when _billing.ShouldPause(BillingWindow):

@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using TinkerFlow.Diagnostics;
 using TinkerFlow.Types;
 
 namespace TinkerFlow.Http;
@@ -53,6 +55,7 @@ internal sealed partial class HttpBackend
             }
             catch (TinkerConnectionException) when (retries < maxRetries)
             {
+                ClientInstruments.Retry("http", call.Operation);
                 await DelayAsync(RetryDelays.LowLevel(_options.Retry, retries, Uniform()), cancellationToken).ConfigureAwait(false);
                 continue;
             }
@@ -64,6 +67,7 @@ internal sealed partial class HttpBackend
             }
 
             var delay = RetryDelays.FromHeaders(reply, _time.GetUtcNow()) ?? RetryDelays.LowLevel(_options.Retry, retries, Uniform());
+            ClientInstruments.Retry("http", call.Operation);
             await DelayAsync(delay, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -97,6 +101,18 @@ internal sealed partial class HttpBackend
         }
 
         request.Headers.TryAddWithoutValidation("X-Stainless-Retry-Count", retryCount.ToString(CultureInfo.InvariantCulture));
+        if (Activity.Current is { } activity && !request.Headers.Contains("traceparent"))
+        {
+            // W3C trace context, so a TinkerFlow server's request and engine spans join the client's trace.
+            DistributedContextPropagator.Current.Inject(activity, request.Headers, static (carrier, name, value) =>
+            {
+                if (carrier is HttpRequestHeaders headers && value is not null)
+                {
+                    headers.TryAddWithoutValidation(name, value);
+                }
+            });
+        }
+
         foreach (var (name, value) in call.Headers)
         {
             request.Headers.TryAddWithoutValidation(name, value);
@@ -194,6 +210,7 @@ internal sealed partial class HttpBackend
                         ex);
                 }
 
+                ClientInstruments.Retry("call", operation);
                 await DelayAsync(RetryDelays.Exponential(n), cancellationToken).ConfigureAwait(false);
                 n++;
             }

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using TinkerFlow.Diagnostics;
 using TinkerFlow.Types;
 
 namespace TinkerFlow.Local.Tests.Backend;
@@ -53,6 +55,121 @@ public abstract class ClientSuite : IAsyncLifetime
     {
         var tokens = data.Sum(d => d.ModelInput.Length);
         return output.Metrics["loss:sum"] / tokens;
+    }
+
+    /// <summary>True when the backend reaches the engine through a TinkerFlow server (server request spans exist).</summary>
+    protected virtual bool ThroughServer => false;
+
+    [Fact]
+    public async Task Tracing_AThreeStepRunHasASpanPerOperationTaggedWithModelSeqRequestAndChunks()
+    {
+        using var collector = new SpanCollector();
+        var measurements = new System.Collections.Concurrent.ConcurrentQueue<(string Instrument, double Value, string? Operation)>();
+        using var meter = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == TinkerFlowTelemetry.Name)
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        void Record(System.Diagnostics.Metrics.Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            string? operation = null;
+            foreach (var tag in tags)
+            {
+                operation = tag.Key == TinkerFlowTelemetry.OperationTag ? tag.Value as string : operation;
+            }
+
+            measurements.Enqueue((instrument.Name, value, operation));
+        }
+
+        meter.SetMeasurementEventCallback<long>((i, v, t, _) => Record(i, v, t));
+        meter.SetMeasurementEventCallback<double>((i, v, t, _) => Record(i, v, t));
+        meter.Start();
+        var (client, tokenizer) = await NewClientAsync();
+        var data = new[] { "The quick brown fox.", "Pack my box." }.Select(t => TextDatum(tokenizer, t)).ToList();
+        for (var step = 0; step < 3; step++)
+        {
+            var fb = await client.ForwardBackwardAsync(WaitUntil.Started, data, LossFnType.CrossEntropy);
+            var opt = await client.OptimStepAsync(WaitUntil.Started, new AdamParams { LearningRate = 1e-3 });
+            await fb;
+            await opt;
+        }
+
+        var sampler = await client.SaveWeightsAndGetSamplingClientAsync();
+        var prompt = ModelInput.FromInts(tokenizer.Encode("The"));
+        var sample = (await sampler.SampleAsync(WaitUntil.Completed, prompt, 2, new SamplingParams { MaxTokens = 3, Seed = 1 })).Value;
+
+        // The client spans of this model, in seq order: 3 × (forward_backward, optim_step), then the snapshot.
+        var spans = await WaitForAsync(collector, all => all.Count(s => s.Kind == ActivityKind.Client && Tag(s, TinkerFlowTelemetry.ModelIdTag) == client.ModelId) == 7);
+        var training = spans.Where(s => s.Kind == ActivityKind.Client && Tag(s, TinkerFlowTelemetry.ModelIdTag) == client.ModelId)
+            .OrderBy(s => long.Parse(Tag(s, TinkerFlowTelemetry.SeqIdTag)!, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        var listing = SpanCollector.Describe(spans);
+        Assert.True(
+            new[] { "forward_backward", "optim_step", "forward_backward", "optim_step", "forward_backward", "optim_step", "save_weights_for_sampler" }
+                .SequenceEqual(training.Select(s => s.OperationName)),
+            listing);
+        Assert.Equal(["1", "2", "3", "4", "5", "6", "7"], training.Select(s => Tag(s, TinkerFlowTelemetry.SeqIdTag)));
+        Assert.All(training, s =>
+        {
+            Assert.Equal(s.OperationName, Tag(s, TinkerFlowTelemetry.OperationTag));
+            Assert.False(string.IsNullOrEmpty(Tag(s, TinkerFlowTelemetry.RequestIdTag)), listing);
+            Assert.Equal("1", Tag(s, TinkerFlowTelemetry.ChunkCountTag));
+            Assert.Equal(ActivityStatusCode.Unset, s.Status);
+            Assert.Contains(s.Events, e => e.Name == TinkerFlowTelemetry.SubmittedEvent);
+        });
+        Assert.Equal(training.Select(s => s.TraceId).Distinct().Count(), training.Count);    // one trace per operation
+        var tokens = data.Sum(d => d.ModelInput.Length).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.All(training.Where(s => s.OperationName == "forward_backward"), s => Assert.Equal(tokens, Tag(s, TinkerFlowTelemetry.TokensTag)));
+
+        var sampleSpan = Assert.Single(spans, s => s.Kind == ActivityKind.Client && s.OperationName == "sample" && Tag(s, TinkerFlowTelemetry.SamplingSessionIdTag) == sampler.SamplingSessionId);
+        Assert.Equal("0", Tag(sampleSpan, TinkerFlowTelemetry.SeqIdTag));
+        Assert.Equal(((2 * prompt.Length) + sample.Sequences.Sum(q => q.Tokens.Count)).ToString(System.Globalization.CultureInfo.InvariantCulture), Tag(sampleSpan, TinkerFlowTelemetry.TokensTag));
+
+        // The meter saw the same operations (other tests may add to it: at least ours).
+        Assert.True(measurements.Count(m => m.Instrument == TinkerFlowTelemetry.OperationDurationInstrument && m.Operation == "optim_step") >= 3);
+        Assert.True(measurements.Where(m => m.Instrument == TinkerFlowTelemetry.TokensInstrument && m.Operation == "forward_backward").Sum(m => m.Value) >= 3 * data.Sum(d => d.ModelInput.Length));
+        Assert.True(measurements.Count(m => m.Instrument == TinkerFlowTelemetry.TokensInstrument && m.Operation == "sample") >= 1);
+        if (!ThroughServer)
+        {
+            Assert.True(measurements.Count(m => m.Instrument == TinkerFlowTelemetry.QueueWaitInstrument && m.Operation == "forward_backward") >= 3);
+        }
+
+        // Every operation's engine step (and, through a server, its HTTP request) is in the operation's trace.
+        foreach (var op in training.Append(sampleSpan))
+        {
+            var engine = Assert.Single(spans, s => s.TraceId == op.TraceId && s.OperationName == "engine." + op.OperationName);
+            Assert.Equal(Tag(op, TinkerFlowTelemetry.SeqIdTag), Tag(engine, TinkerFlowTelemetry.SeqIdTag));
+            Assert.True(double.Parse(Tag(engine, TinkerFlowTelemetry.QueueWaitTag)!, System.Globalization.CultureInfo.InvariantCulture) >= 0, listing);
+            Assert.True(engine.StartTimeUtc >= op.StartTimeUtc && engine.StartTimeUtc + engine.Duration <= op.StartTimeUtc + op.Duration, listing);
+            if (ThroughServer)
+            {
+                Assert.Contains(spans, s => s.TraceId == op.TraceId && s.Kind == ActivityKind.Server && s.DisplayName == "POST /api/v1/" + (op.OperationName == "sample" ? "asample" : op.OperationName));
+                Assert.Equal(ActivityKind.Server, spans.Single(s => s.SpanId == engine.ParentSpanId).Kind);
+            }
+            else
+            {
+                Assert.Equal(op.SpanId, engine.ParentSpanId);
+                Assert.False(string.IsNullOrEmpty(Tag(op, TinkerFlowTelemetry.QueueWaitTag)), listing);   // the embedded engine reports its start
+            }
+        }
+    }
+
+    private static string? Tag(Activity span, string name) => span.GetTagItem(name) is { } value ? Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) : null;
+
+    /// <summary>Spans stop on other threads just after results arrive: wait briefly until the condition holds.</summary>
+    private static async Task<IReadOnlyList<Activity>> WaitForAsync(SpanCollector collector, Func<IReadOnlyList<Activity>, bool> condition)
+    {
+        for (var i = 0; i < 100 && !condition(collector.Spans); i++)
+        {
+            await Task.Delay(20);
+        }
+
+        await Task.Delay(50);
+        return collector.Spans;
     }
 
     [Fact]

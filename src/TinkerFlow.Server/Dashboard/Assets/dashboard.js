@@ -6,12 +6,21 @@
 //   GET  /dashboard/api/events[?token=…]     server-sent events: hello, run, metrics, reset
 //   GET  /api/v1/training_runs[/…]           (server mode) runs and checkpoints; publish/unpublish/ttl/delete/archive
 //   GET  /dashboard/api/checkpoints?run=…    (log-path mode) the run's checkpoints.jsonl, read-only
+//   GET  /dashboard/api/timeline?run=…       (server mode) the run's recent operations: submitted/started/ended times
 
 "use strict";
 
 const KEY_STORAGE = "tinkerflow.apiKey";
 const COLORS = ["#3b6fd8", "#e4572e", "#2e9d5b", "#9b59b6", "#d48a00", "#17a2b8", "#c2185b", "#6d4c41", "#7f8c8d", "#1abc9c"];
 const REST_REFRESH_MS = 5000;
+const TIMELINE_REFRESH_MS = 1000;
+const TIMELINE_MAX_OPS = 60;                               // the most recent operations drawn
+const TIMELINE_LANES = [
+  { op: "forward_backward", color: "#3b6fd8" },
+  { op: "forward", color: "#17a2b8" },
+  { op: "optim_step", color: "#2e9d5b" },
+  { op: "sample", color: "#d48a00" },
+];
 
 // Chart sections in display order; a metric goes to the first section whose test matches its name.
 const SECTIONS = [
@@ -34,6 +43,7 @@ const state = {
   events: null,
   renderQueued: false,
   restTimer: null,
+  timelineTimer: null,
 };
 
 const $ = id => document.getElementById(id);
@@ -233,6 +243,132 @@ function focusRun(id) {
   $("checkpoint-run").textContent = id;
   queueRender();
   refreshCheckpoints();
+  refreshTimeline();
+  clearInterval(state.timelineTimer);
+  if (state.info?.mode === "server") state.timelineTimer = setInterval(refreshTimeline, TIMELINE_REFRESH_MS);
+}
+
+// ------------------------------------------------------------------ pipeline timeline
+
+async function refreshTimeline() {
+  const runId = state.focused;
+  if (runId === null || state.info?.mode !== "server") {
+    $("timeline").hidden = true;
+    return;
+  }
+  try {
+    const answer = await api(`/dashboard/api/timeline?run=${enc(runId)}`);
+    if (state.focused !== runId) return;
+    renderTimeline(answer);
+  } catch (error) {
+    if (error.status === 404) $("timeline").hidden = true;
+    else if (error.status !== 401) setStatus("offline", `timeline: ${error.message}`);
+  }
+}
+
+// Merges [start, end] intervals; returns them sorted and disjoint.
+function union(intervals) {
+  const sorted = intervals.filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
+  const merged = [];
+  for (const [a, b] of sorted) {
+    if (merged.length && a <= merged[merged.length - 1][1]) merged[merged.length - 1][1] = Math.max(merged[merged.length - 1][1], b);
+    else merged.push([a, b]);
+  }
+  return merged;
+}
+
+function median(values) {
+  if (!values.length) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function renderTimeline(answer) {
+  const panel = $("timeline");
+  panel.hidden = false;
+  $("timeline-run").textContent = answer.run_id;
+  const ops = (answer.operations || []).slice(-TIMELINE_MAX_OPS);
+  const chart = $("timeline-chart");
+  chart.dataset.operations = String(ops.length);
+  if (!ops.length) {
+    $("timeline-summary").textContent = "No operations yet: bars appear here while the run trains or samples.";
+    chart.replaceChildren();
+    return;
+  }
+  const now = answer.now;
+  const t0 = Math.min(...ops.map(o => o.submitted));
+  const t1 = Math.max(now > t0 ? Math.min(now, Math.max(...ops.map(o => o.ended ?? now))) : t0 + 1, t0 + 1);
+  const lanes = TIMELINE_LANES.filter(l => ops.some(o => o.op === l.op));
+  const width = Math.max(chart.clientWidth || 900, 400), left = 130, right = 12, laneHeight = 26, top = 6, axis = 22;
+  const height = top + lanes.length * laneHeight + laneHeight + axis;
+  const x = t => left + (t - t0) / (t1 - t0) * (width - left - right);
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("role", "img");
+  const add = (tag, attributes, text) => {
+    const node = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, v);
+    if (text !== undefined) node.textContent = text;
+    svg.appendChild(node);
+    return node;
+  };
+
+  // Time axis: about 8 ticks, in seconds from the first operation shown.
+  const span = (t1 - t0) / 1000, step = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300].find(s => span / s <= 8) || 600;
+  for (let s = 0; s <= span + 1e-9; s += step) {
+    const px = x(t0 + s * 1000);
+    add("line", { class: "tick", x1: px, x2: px, y1: top, y2: height - axis });
+    add("text", { x: px, y: height - 6, "text-anchor": "middle" }, `${+s.toFixed(2)} s`);
+  }
+
+  lanes.forEach((lane, i) => {
+    const y = top + i * laneHeight;
+    add("rect", { class: "lane-bg", x: left, y: y + 2, width: width - left - right, height: laneHeight - 4 });
+    add("text", { class: "lane-label", x: 6, y: y + laneHeight / 2 + 4 }, lane.op);
+    for (const o of ops.filter(o => o.op === lane.op)) {
+      const started = o.started ?? (o.ended ?? now), ended = o.ended ?? now;
+      const label = `${o.op}${o.seq_id !== null ? ` seq ${o.seq_id}` : ""}: queued ${Math.max(0, started - o.submitted)} ms, ` +
+        (o.started === null ? "not started" : `ran ${Math.max(0, ended - started)} ms${o.ended === null ? " so far" : ""}`) + (o.failed ? " (failed)" : "");
+      const queued = add("rect", { class: "tl-queued", style: `--op:${lane.color}`, x: x(o.submitted), y: y + 7, width: Math.max(0.5, x(started) - x(o.submitted)), height: laneHeight - 14, "data-op": o.op, "data-seq": o.seq_id ?? "" });
+      add("title", {}, label);
+      queued.appendChild(svg.lastChild);
+      if (o.started !== null) {
+        const run = add("rect", { class: `tl-run${o.failed ? " failed" : ""}`, style: `--op:${lane.color}`, x: x(started), y: y + 4, width: Math.max(1, x(ended) - x(started)), height: laneHeight - 8, "data-op": o.op, "data-seq": o.seq_id ?? "" });
+        add("title", {}, label);
+        run.appendChild(svg.lastChild);
+      }
+    }
+  });
+
+  // Where the training pipeline waits: gaps between the engine's training operations.
+  const training = ops.filter(o => o.op !== "sample" && o.started !== null);
+  const busy = union(training.map(o => [o.started, o.ended ?? now]));
+  const gaps = [];
+  for (let i = 1; i < busy.length; i++) gaps.push([busy[i - 1][1], busy[i][0]]);
+  const idleY = top + lanes.length * laneHeight;
+  add("text", { class: "lane-label", x: 6, y: idleY + laneHeight / 2 + 4 }, "engine idle");
+  for (const [a, b] of gaps) {
+    add("rect", { class: "tl-idle", x: x(a), y: idleY + 8, width: Math.max(1, x(b) - x(a)), height: laneHeight - 16, "data-gap-ms": b - a });
+  }
+  chart.replaceChildren(svg);
+
+  const busyMs = busy.reduce((sum, [a, b]) => sum + (b - a), 0);
+  const windowMs = busy.length ? busy[busy.length - 1][1] - busy[0][0] : 0;
+  const sorted = training.slice().sort((a, b) => (a.seq_id ?? 0) - (b.seq_id ?? 0));
+  let overlapped = 0;
+  for (let i = 1; i < sorted.length; i++) if (sorted[i].submitted < (sorted[i - 1].ended ?? now)) overlapped++;
+  const wait = median(training.map(o => o.started - o.submitted));
+  chart.dataset.overlapped = String(overlapped);
+  chart.dataset.gaps = String(gaps.length);
+  $("timeline-summary").textContent = [
+    `${ops.length} operations`,
+    windowMs > 0 ? `engine busy ${Math.round(100 * busyMs / windowMs)}% of the training window` : null,
+    sorted.length > 1 ? `${overlapped} of ${sorted.length - 1} training operations were queued before the previous one finished` : null,
+    wait !== null ? `median queue wait ${Math.round(wait)} ms` : null,
+    `${gaps.length} idle gap${gaps.length === 1 ? "" : "s"} (${Math.round(windowMs - busyMs)} ms)`,
+  ].filter(Boolean).join(" · ");
 }
 
 // ------------------------------------------------------------------ checkpoints
