@@ -15,7 +15,7 @@ namespace TinkerFlow.Server;
 /// <item><term><see cref="SweepInterval"/></term><description>10 s between clean-ups (futures, sessions, archives)</description></item>
 /// <item><term><see cref="MaxRequestBodyBytes"/></term><description>64 MiB (413 above)</description></item>
 /// <item><term><see cref="ArchiveUrlLifetime"/></term><description>15 min</description></item>
-/// <item><term><see cref="MaxConcurrentSamples"/></term><description>2</description></item>
+/// <item><term><see cref="MaxConcurrentSamples"/></term><description>256 samples decoding at once per model (continuous batch)</description></item>
 /// <item><term><see cref="PreloadModels"/></term><description>true: load base models at start-up</description></item>
 /// </list>
 /// </remarks>
@@ -51,8 +51,8 @@ public sealed class ServerOptions
     /// <summary>How long a signed archive download URL stays valid.</summary>
     public TimeSpan ArchiveUrlLifetime { get; set; } = TimeSpan.FromMinutes(15);
 
-    /// <summary>How many sampling requests compute at once.</summary>
-    public int MaxConcurrentSamples { get; set; } = 2;
+    /// <summary>How many samples (rows, over all requests) one base model decodes at once in its continuous batch.</summary>
+    public int MaxConcurrentSamples { get; set; } = 256;
 
     /// <summary>How long a missing training seq id may hold back a model's later requests.</summary>
     public TimeSpan SeqGapGrace { get; set; } = TimeSpan.FromSeconds(1);
