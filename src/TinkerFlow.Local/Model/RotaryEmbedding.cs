@@ -74,14 +74,15 @@ internal sealed class RotaryEmbedding
     }
 
     /// <summary>
-    /// Cosines and sines for one position per row, each in [0, max_position_embeddings):
-    /// positions: [B] int64 → cos, sin: [B, 1, 1, D] float32, gathered from the per-device table.
+    /// Cosines and sines for given positions, each in [0, max_position_embeddings):
+    /// positions: [B, T] int64 → cos, sin: [B, 1, T, D] float32, gathered from the per-device table.
     /// </summary>
     public (Tensor Cos, Tensor Sin) Gather(Tensor positions)
     {
         var (cos, sin) = Table(positions.device);                                               // (L, D)
-        long rows = positions.shape[0];
-        return (cos.index_select(0, positions).view(rows, 1, 1, HeadDim), sin.index_select(0, positions).view(rows, 1, 1, HeadDim));
+        long batch = positions.shape[0], time = positions.shape[1];
+        var flat = positions.reshape(-1);                                                       // (B·T)
+        return (cos.index_select(0, flat).view(batch, 1, time, HeadDim), sin.index_select(0, flat).view(batch, 1, time, HeadDim));
     }
 
     private (Tensor Cos, Tensor Sin) Table(Device device)

@@ -83,13 +83,13 @@ internal sealed class SlotKvCache : IAttentionCache, IDisposable
     }
 
     /// <summary>
-    /// Appends <paramref name="count"/> rows that each start as a copy of <paramref name="prompt"/>'s single row
-    /// (a batch-1 prefill). Call <see cref="Reserve"/> first.
+    /// Appends <paramref name="count"/> rows that each start as a copy of columns <paramref name="start"/> ..
+    /// start + length − 1 of <paramref name="prompt"/>'s single row (one prompt of a packed batch-1 prefill).
+    /// Call <see cref="Reserve"/> first.
     /// </summary>
-    public void AddRows(KvCache prompt, int count)
+    public void AddRows(KvCache prompt, long start, long length, int count)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        long length = prompt.Length;
         if (Rows + count > RowCapacity || length > ColumnCapacity)
         {
             throw new InvalidOperationException($"reserve {Rows + count} rows of {length} columns before adding rows.");
@@ -98,9 +98,9 @@ internal sealed class SlotKvCache : IAttentionCache, IDisposable
         using var noGrad = torch.no_grad();
         for (int layer = 0; layer < _keys.Length; layer++)
         {
-            var (k, v) = prompt.Layer(layer) ?? throw new InvalidOperationException("the prompt cache is empty.");   // (1, Hkv, T, D)
-            _keys[layer]!.narrow(0, Rows, count).narrow(2, 0, length).copy_(k.expand(count, -1, -1, -1));
-            _values[layer]!.narrow(0, Rows, count).narrow(2, 0, length).copy_(v.expand(count, -1, -1, -1));
+            var (k, v) = prompt.Layer(layer) ?? throw new InvalidOperationException("the prompt cache is empty.");   // (1, Hkv, ΣT, D)
+            _keys[layer]!.narrow(0, Rows, count).narrow(2, 0, length).copy_(k.narrow(2, start, length).expand(count, -1, -1, -1));
+            _values[layer]!.narrow(0, Rows, count).narrow(2, 0, length).copy_(v.narrow(2, start, length).expand(count, -1, -1, -1));
         }
         for (int i = 0; i < count; i++)
         {
@@ -130,9 +130,10 @@ internal sealed class SlotKvCache : IAttentionCache, IDisposable
 
     /// <summary>
     /// Prepares a decode step of every live row: returns each row's position ([R] int64) and the mask
-    /// ([R, 1, 1, S] bool, or null when all rows have the same length). The tensors join the caller's dispose scope.
+    /// ([R, 1, 1, S] bool). The mask is built even when all rows have the same length, so a row's attention takes the
+    /// same kernel path whatever else shares the batch. The tensors join the caller's dispose scope.
     /// </summary>
-    public (Tensor Positions, Tensor? Mask) BeginStep()
+    public (Tensor Positions, Tensor Mask) BeginStep()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         int rows = Rows;
@@ -145,12 +146,8 @@ internal sealed class SlotKvCache : IAttentionCache, IDisposable
             .contiguous()
             .DetachFromDisposeScope();                                                       // (R, Hkv, 1, D)
         _span = longest + 1;
-        Tensor? mask = null;
-        if (_lengths.Min() != longest)
-        {
-            var columns = torch.arange(_span, ScalarType.Int64, _device).unsqueeze(0);         // (1, S)
-            mask = (columns <= positions.unsqueeze(1)).view(rows, 1, 1, _span);               // (R, 1, 1, S)
-        }
+        var columns = torch.arange(_span, ScalarType.Int64, _device).unsqueeze(0);             // (1, S)
+        var mask = (columns <= positions.unsqueeze(1)).view(rows, 1, 1, _span);               // (R, 1, 1, S)
         return (positions, mask);
     }
 
@@ -206,7 +203,8 @@ internal sealed class SlotKvCache : IAttentionCache, IDisposable
 
     private Tensor Grow(Tensor? storage, long rows, long columns, long usedColumns)
     {
-        var grown = torch.empty([rows, _config.NumKeyValueHeads, columns, _config.HeadDim], _dtype, _device)
+        // Zeros, not empty: masked columns get probability 0, and 0 × (uninitialised NaN) would still be NaN.
+        var grown = torch.zeros([rows, _config.NumKeyValueHeads, columns, _config.HeadDim], _dtype, _device)
             .DetachFromDisposeScope();                                                       // (Rcap, Hkv, Scap, D)
         if (storage is not null)
         {

@@ -117,25 +117,26 @@ internal sealed class TransformerModel : nn.Module
     }
 
     /// <summary>
-    /// One decode step of the continuous batcher: one new token per row, each row at its own position in
-    /// <paramref name="cache"/>, each with its own adapter.
+    /// A forward whose caller gives every token's position and the attention mask, with per-token adapters: the
+    /// continuous batcher's decode step (one new token per row, each row at its own position in the cache) and its
+    /// packed prefill (several prompts back to back in one row, a block-diagonal causal mask).
     /// </summary>
-    /// <param name="inputIds">[R, 1] int64 token ids.</param>
-    /// <param name="positions">[R] int64: each row's position (= its cached length), below max_position_embeddings.</param>
-    /// <param name="mask">[R, 1, 1, S] bool: the keys each row attends to (its cached tokens and itself), or null when every row attends to all S.</param>
-    /// <param name="cache">The rows' cache; the step's keys and values are written at each row's position.</param>
-    /// <param name="routing">Which adapter each row uses.</param>
-    /// <returns>[R, 1, C] float32 hidden states after the final norm.</returns>
-    public Tensor Decode(Tensor inputIds, Tensor positions, Tensor? mask, IAttentionCache cache, LoraRouting routing)
+    /// <param name="inputIds">[B, T] int64 token ids.</param>
+    /// <param name="positions">[B, T] int64 positions, each below max_position_embeddings.</param>
+    /// <param name="mask">[B, 1, T, S] bool: the keys each token attends to (S = cached + new), or null (see <see cref="AttentionContext"/>).</param>
+    /// <param name="cache">The cache the new keys and values go to.</param>
+    /// <param name="routing">Which adapter each of the B·T tokens uses.</param>
+    /// <returns>[B, T, C] float32 hidden states after the final norm.</returns>
+    public Tensor ForwardRows(Tensor inputIds, Tensor positions, Tensor? mask, IAttentionCache cache, LoraRouting routing)
     {
         using var scope = torch.NewDisposeScope();
-        var (cos, sin) = _rotary.Gather(positions);                                          // (R, 1, 1, D)
+        var (cos, sin) = _rotary.Gather(positions);                                          // (B, 1, T, D)
         var context = new AttentionContext(cos, sin, mask, cache, null, routing);
-        var h = embed_tokens.forward(inputIds);                                              // (R, 1, C)
+        var h = embed_tokens.forward(inputIds);                                              // (B, T, C)
         foreach (var layer in layers)
         {
-            h = layer.forward(h, context);                                                   // (R, 1, C)
+            h = layer.forward(h, context);                                                   // (B, T, C)
         }
-        return norm.forward(h).MoveToOuterDisposeScope();                                    // (R, 1, C)
+        return norm.forward(h).MoveToOuterDisposeScope();                                    // (B, T, C)
     }
 }

@@ -14,8 +14,9 @@ namespace TinkerFlow.Local.Sampling;
 /// <remarks>
 /// <para>A step (1) decodes one token for every live row in a single forward ([R, 1]; rows at their own positions in a
 /// <see cref="SlotKvCache"/>; base matmuls once, LoRA updates grouped by adapter through <see cref="LoraRouting"/>),
-/// (2) prefills the requests that join at this step (each prompt alone, batch 1, no padding; its KV cache is copied into
-/// one slot per sample), then (3) picks the next token of every row — old and new — with each row's own settings in one
+/// (2) prefills the requests that join at this step in one forward per block of up to
+/// <see cref="PrefillBlockTokens"/> tokens (prompts packed back to back, ragged, no padding, a block-diagonal causal
+/// mask; each prompt's KV cache is then copied into one slot per sample), then (3) picks the next token of every row — old and new — with each row's own settings in one
 /// vectorised <see cref="TokenSelector.Select"/>. Rows that finish leave the batch at once; a request completes when its
 /// last row finishes.</para>
 /// <para>All tensors live on the thread that calls <see cref="Step"/> (TorchSharp dispose scopes are thread-local);
@@ -23,6 +24,9 @@ namespace TinkerFlow.Local.Sampling;
 /// </remarks>
 internal sealed class DecodeBatch : IDisposable
 {
+    /// <summary>Most prompt tokens prefilled together in one packed forward (its mask is [ΣT, ΣT]).</summary>
+    public const int PrefillBlockTokens = 2048;
+
     private readonly CausalLm _model;
     private readonly SlotKvCache _cache;
     private readonly List<Row> _rows = [];
@@ -78,16 +82,18 @@ internal sealed class DecodeBatch : IDisposable
             logits.Add(DecodeForward());                                                      // (R, V)
         }
 
-        foreach (var job in newcomers)
+        foreach (var block in PrefillBlocks(newcomers))
         {
             try
             {
-                job.CancellationToken.ThrowIfCancellationRequested();
-                logits.Add(Prefill(job));                                                     // (N, V)
+                logits.Add(Prefill(block));                                                   // (ΣN, V)
             }
             catch (Exception ex)
             {
-                job.Fail(ex);
+                foreach (var job in block)
+                {
+                    job.Fail(ex);
+                }
             }
         }
 
@@ -166,7 +172,7 @@ internal sealed class DecodeBatch : IDisposable
         try
         {
             _routing ??= LoraRouting.Create([.. _rows.Select(r => r.Job.Adapter)], device);
-            var hidden = _model.model.Decode(ids, positions, mask, _cache, _routing);         // (R, 1, C)
+            var hidden = _model.model.ForwardRows(ids, positions.unsqueeze(1), mask, _cache, _routing);         // (R, 1, C)
             return _model.lm_head.forward(hidden, null, _routing).to(ScalarType.Float32).view(rows, -1); // (R, V)
         }
         finally
@@ -175,35 +181,101 @@ internal sealed class DecodeBatch : IDisposable
         }
     }
 
-    private Tensor Prefill(SampleJob job)
+    /// <summary>Groups the live newcomers into prefill blocks of at most <see cref="PrefillBlockTokens"/> prompt tokens (a longer prompt is a block of its own).</summary>
+    private static List<List<SampleJob>> PrefillBlocks(IReadOnlyList<SampleJob> newcomers)
+    {
+        var blocks = new List<List<SampleJob>>();
+        long tokens = 0;
+        foreach (var job in newcomers)
+        {
+            if (job.CancellationToken.IsCancellationRequested)
+            {
+                job.Fail(new OperationCanceledException(job.CancellationToken));
+                continue;
+            }
+            if (blocks.Count == 0 || tokens + job.Prompt.Length > PrefillBlockTokens)
+            {
+                blocks.Add([]);
+                tokens = 0;
+            }
+            blocks[^1].Add(job);
+            tokens += job.Prompt.Length;
+        }
+        return blocks;
+    }
+
+    /// <summary>
+    /// Prefills a block of newcomers in one forward: their prompts packed back to back into one ragged sequence
+    /// ([1, ΣT], no padding) with a block-diagonal causal mask, each prompt at positions 0 .. T − 1 with its own adapter.
+    /// Each prompt's keys and values are then copied into one slot per sample. Returns the first next-token logits of
+    /// every new row, in row order. [ΣN, V]
+    /// </summary>
+    private Tensor Prefill(List<SampleJob> block)
     {
         var device = _model.model.embed_tokens.weight!.device;
-        long length = job.Prompt.Length;
-        var promptIds = torch.tensor(job.Prompt.Select(t => (long)t).ToArray(), [1, length], ScalarType.Int64, device); // (1, T)
-        using var promptCache = _model.CreateCache(1);
-        var hidden = _model.model.forward(promptIds, null, promptCache, job.Adapter);         // (1, T, C)
-        if (job.WantPromptLogprobs || job.TopkPromptLogprobs > 0)
+        int jobs = block.Count;
+        var starts = new long[jobs];
+        long total = 0;
+        for (int j = 0; j < jobs; j++)
         {
-            (job.PromptLogprobs, job.TopkPromptLogprobsResult) = Sampler.PromptLogprobs(
-                _model, job.Adapter, hidden, promptIds, job.WantPromptLogprobs, job.TopkPromptLogprobs);
+            starts[j] = total;
+            total += block[j].Prompt.Length;
         }
-        var last = _model.lm_head.forward(hidden.narrow(1, length - 1, 1), job.Adapter)
-            .to(ScalarType.Float32)
-            .reshape(1, _model.Config.VocabSize);                                             // (1, V)
 
-        _cache.Reserve(_rows.Count + job.NumSamples, Math.Max(MaxColumns, job.Columns));
-        _cache.AddRows(promptCache, job.NumSamples);
-        job.RowSlots = new Row?[job.NumSamples];
-        for (int i = 0; i < job.NumSamples; i++)
+        var ids = torch.tensor(block.SelectMany(j => j.Prompt.Select(t => (long)t)).ToArray(), [1, total], ScalarType.Int64, device); // (1, ΣT)
+        using var promptCache = _model.CreateCache(1);
+        Tensor hidden;                                                                        // (1, ΣT, C)
+        Tensor lastLogits;                                                                    // (J, V)
+        if (jobs == 1)
         {
-            var row = new Row(job, i) { Slot = _rows.Count };
-            job.RowSlots[i] = row;
-            _rows.Add(row);
+            var adapter = block[0].Adapter;
+            hidden = _model.model.forward(ids, null, promptCache, adapter);
+            lastLogits = _model.lm_head.forward(hidden.narrow(1, total - 1, 1), adapter).view(1, -1);
         }
-        job.LiveRows = job.NumSamples;
-        _jobs.Add(job);
+        else
+        {
+            var positions = torch.tensor(block.SelectMany(j => Enumerable.Range(0, j.Prompt.Length).Select(p => (long)p)).ToArray(), [1, total], ScalarType.Int64, device); // (1, ΣT)
+            var segment = torch.tensor(block.SelectMany((j, index) => Enumerable.Repeat((long)index, j.Prompt.Length)).ToArray(), ScalarType.Int64, device); // (ΣT)
+            var column = torch.arange(total, ScalarType.Int64, device);                       // (ΣT)
+            var mask = (segment.unsqueeze(1) == segment.unsqueeze(0))
+                .logical_and(column.unsqueeze(0) <= column.unsqueeze(1))
+                .view(1, 1, total, total);                                                    // (1, 1, ΣT, ΣT)
+            using var tokenRouting = LoraRouting.Create([.. block.SelectMany(j => Enumerable.Repeat(j.Adapter, j.Prompt.Length))], device);
+            hidden = _model.model.ForwardRows(ids, positions, mask, promptCache, tokenRouting);
+            var lastIndex = torch.tensor(block.Select((j, index) => starts[index] + j.Prompt.Length - 1).ToArray(), ScalarType.Int64, device); // (J)
+            using var jobRouting = LoraRouting.Create([.. block.Select(j => j.Adapter)], device);
+            lastLogits = _model.lm_head.forward(hidden[0].index_select(0, lastIndex), null, jobRouting); // (J, V)
+        }
+        lastLogits = lastLogits.to(ScalarType.Float32);
+
+        int newRows = block.Sum(j => j.NumSamples);
+        _cache.Reserve(_rows.Count + newRows, Math.Max(MaxColumns, block.Max(j => j.Columns)));
+        var perRow = new List<Tensor>(jobs);
+        for (int j = 0; j < jobs; j++)
+        {
+            var job = block[j];
+            long length = job.Prompt.Length;
+            if (job.WantPromptLogprobs || job.TopkPromptLogprobs > 0)
+            {
+                var promptIds = ids.narrow(1, starts[j], length);                             // (1, T)
+                (job.PromptLogprobs, job.TopkPromptLogprobsResult) = Sampler.PromptLogprobs(
+                    _model, job.Adapter, hidden.narrow(1, starts[j], length), promptIds, job.WantPromptLogprobs, job.TopkPromptLogprobs);
+            }
+
+            _cache.AddRows(promptCache, starts[j], length, job.NumSamples);
+            job.RowSlots = new Row?[job.NumSamples];
+            for (int i = 0; i < job.NumSamples; i++)
+            {
+                var row = new Row(job, i) { Slot = _rows.Count };
+                job.RowSlots[i] = row;
+                _rows.Add(row);
+            }
+            job.LiveRows = job.NumSamples;
+            _jobs.Add(job);
+            perRow.Add(lastLogits.narrow(0, j, 1).expand(job.NumSamples, -1));               // (N, V)
+        }
         InvalidateRouting();
-        return last.expand(job.NumSamples, -1);                                               // (N, V)
+        return perRow.Count == 1 ? perRow[0] : torch.cat(perRow, 0);                          // (ΣN, V)
     }
 
     private void DropCancelled()
