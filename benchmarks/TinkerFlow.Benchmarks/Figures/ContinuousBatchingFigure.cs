@@ -60,6 +60,9 @@ internal sealed class ContinuousBatchingFigure : IQuickFigure
                 return started.Elapsed.TotalSeconds;
             }
 
+            var batcher = backend.BatcherFor(backend.Models.Get(BuiltinModelCatalog.TinyQwen3));
+            string Counters() => $"steps {batcher.Steps}, rows/step {(double)batcher.RowSteps / Math.Max(1, batcher.Steps):0.0}, seconds in steps {batcher.StepSeconds:0.000}";
+
             async Task<double> Concurrent(int adapters)
             {
                 var started = System.Diagnostics.Stopwatch.StartNew();
@@ -83,8 +86,11 @@ internal sealed class ContinuousBatchingFigure : IQuickFigure
             {
                 context.CancellationToken.ThrowIfCancellationRequested();
                 batched.Add(await Batched());
+                context.Log($"after batched: {Counters()}");
                 concurrent.Add(await Concurrent(1));
+                context.Log($"after concurrent: {Counters()}");
                 multi.Add(await Concurrent(Adapters));
+                context.Log($"after multi-adapter: {Counters()}");
             }
 
             string cpuUsed = cpu.Describe();

@@ -63,6 +63,15 @@ internal sealed class ContinuousBatcher : IDisposable
     /// <summary>Most rows decoded together in one step since the batcher started (for diagnostics and tests).</summary>
     public int PeakRows { get; private set; }
 
+    /// <summary>Steps run since the batcher started (for diagnostics).</summary>
+    public long Steps { get; private set; }
+
+    /// <summary>Rows decoded, summed over every step since the batcher started (for diagnostics: rows per step = RowSteps / Steps).</summary>
+    public long RowSteps { get; private set; }
+
+    /// <summary>Seconds spent inside steps since the batcher started (for diagnostics).</summary>
+    public double StepSeconds { get; private set; }
+
     /// <summary>Queues a validated request; the task completes when its last row finishes.</summary>
     /// <exception cref="ObjectDisposedException">The batcher was disposed.</exception>
     public Task<Types.SampleResponse> Enqueue(SampleJob job)
@@ -114,12 +123,16 @@ internal sealed class ContinuousBatcher : IDisposable
                 Admit(batch, newcomers);
             }
 
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
                 batch.Step(newcomers);
                 int rows = batch.RowCount;
                 LastStepRows = rows;
                 PeakRows = Math.Max(PeakRows, rows);
+                Steps++;
+                RowSteps += rows;
+                StepSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
             }
             catch (Exception ex)
             {
