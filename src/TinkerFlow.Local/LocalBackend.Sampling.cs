@@ -9,8 +9,6 @@ namespace TinkerFlow.Local;
 
 public sealed partial class LocalBackend
 {
-    private readonly Sampler _sampler = new();
-
     /// <inheritdoc/>
     public override Task<CreateSamplingSessionResponse> CreateSamplingSessionAsync(CreateSamplingSessionRequest request, CancellationToken cancellationToken = default) =>
         Task.Run(
@@ -56,6 +54,10 @@ public sealed partial class LocalBackend
             cancellationToken);
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// The request joins its base model's continuous batch (<see cref="ContinuousBatcher"/>): one decode loop per model
+    /// that every sampler of that model shares, whatever its adapter.
+    /// </remarks>
     public override Task<BackendOperation<SampleResponse>> SampleAsync(SampleRequest request, CancellationToken cancellationToken = default)
     {
         var requestId = NewRequestId();
@@ -77,40 +79,48 @@ public sealed partial class LocalBackend
             {
                 using var held = reservation;
                 var state = ResolveSampler(request, requestId);
-                await _sampleSlots.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+                var job = Guard(
+                    () =>
+                    {
+                        state.ObserveSeq(request.SeqId);
+                        var prompt = request.Prompt.Chunks.All(c => c is EncodedTextChunk)
+                            ? request.Prompt.ToInts()
+                            : throw new TinkerUserInputException("The prompt has image chunks; the embedded engine's text models accept only encoded_text chunks.");
+                        var tokenizer = state.Base.Tokenizer;
+                        return SampleJob.Create(
+                            state.Base.Model.Config,
+                            state.Adapter,
+                            prompt,
+                            request.NumSamples,
+                            request.SamplingParams,
+                            request.PromptLogprobs ?? false,
+                            request.TopkPromptLogprobs,
+                            tokens => tokenizer.Decode(tokens),
+                            eosTokenId: null,
+                            CancellationToken.None);
+                    },
+                    requestId);
                 try
                 {
-                    // The sample runs start to finish on this thread: TorchSharp dispose scopes are thread-local.
-                    return trace.Run(() => Guard(
-                        () =>
-                        {
-                            state.ObserveSeq(request.SeqId);
-                            var prompt = request.Prompt.Chunks.All(c => c is EncodedTextChunk)
-                                ? request.Prompt.ToInts()
-                                : throw new TinkerUserInputException("The prompt has image chunks; the embedded engine's text models accept only encoded_text chunks.");
-                            var tokenizer = state.Base.Tokenizer;
-                            var response = _sampler.Sample(
-                                state.Base.Model,
-                                state.Adapter,
-                                prompt,
-                                request.NumSamples,
-                                request.SamplingParams,
-                                request.PromptLogprobs ?? false,
-                                request.TopkPromptLogprobs,
-                                tokens => tokenizer.Decode(tokens));
-                            NativeSetup.AfterStep();
-                            return response;
-                        },
-                        requestId));
+                    return await trace.RunAsync(() => BatcherFor(state.Base).Enqueue(job)).ConfigureAwait(false);
                 }
-                finally
+                catch (Exception ex) when (ex is not TinkerRequestException)
                 {
-                    _sampleSlots.Release();
+                    // Map engine failures onto the Tinker error categories, as a synchronous sample would.
+                    return Guard<SampleResponse>(() => throw ex, requestId);
                 }
             },
             CancellationToken.None);
         return Task.FromResult(new BackendOperation<SampleResponse>(requestId, task, trace.Started));
     }
+
+    /// <summary>The continuous batcher of <paramref name="baseModel"/>, started on first use.</summary>
+    internal ContinuousBatcher BatcherFor(BaseModel baseModel) =>
+        _batchers.GetOrAdd(
+            baseModel,
+            model => new Lazy<ContinuousBatcher>(
+                () => new ContinuousBatcher(model.Model, model.Name, new BatchLimits(Options.MaxConcurrentSamples, Options.MaxSampleKvBytes)),
+                LazyThreadSafetyMode.ExecutionAndPublication)).Value;
 
     private SamplerState ResolveSampler(SampleRequest request, string requestId)
     {

@@ -26,7 +26,7 @@ public sealed partial class LocalBackend : TinkerBackend
 
     private readonly ConcurrentDictionary<string, TrainingModel> _models = new();
     private readonly ConcurrentDictionary<string, SamplerState> _samplers = new();
-    private readonly SemaphoreSlim _sampleSlots;
+    private readonly ConcurrentDictionary<BaseModel, Lazy<Sampling.ContinuousBatcher>> _batchers;
     private readonly bool _isView;
     private int _disposed;
 
@@ -45,6 +45,10 @@ public sealed partial class LocalBackend : TinkerBackend
         {
             throw new ArgumentOutOfRangeException(nameof(options), Options.MaxConcurrentSamples, "MaxConcurrentSamples must be at least 1.");
         }
+        if (Options.MaxSampleKvBytes < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), Options.MaxSampleKvBytes, "MaxSampleKvBytes must be at least 1.");
+        }
 
         Options.Limits.Validate();
         _ledger = new MemoryLedger(() => Options.Limits);
@@ -52,7 +56,7 @@ public sealed partial class LocalBackend : TinkerBackend
         NativeSetup.EnsureInitialized();
         Store = store ?? new LocalStore(Options.HomeDirectory, Options.TimeProvider);
         Models = new BaseModelRegistry(Store.Home, Options.ModelDirectories);
-        _sampleSlots = new SemaphoreSlim(Options.MaxConcurrentSamples, Options.MaxConcurrentSamples);
+        _batchers = new(ReferenceEqualityComparer.Instance);
     }
 
     /// <summary>A view of <paramref name="root"/> acting for <paramref name="owner"/>: same models, samplers and store.</summary>
@@ -64,6 +68,7 @@ public sealed partial class LocalBackend : TinkerBackend
             ModelDirectories = root.Options.ModelDirectories,
             Owner = owner,
             MaxConcurrentSamples = root.Options.MaxConcurrentSamples,
+            MaxSampleKvBytes = root.Options.MaxSampleKvBytes,
             MaxTokensPerMicroBatch = root.Options.MaxTokensPerMicroBatch,
             SeqGapGrace = root.Options.SeqGapGrace,
             TimeProvider = root.Options.TimeProvider,
@@ -73,10 +78,9 @@ public sealed partial class LocalBackend : TinkerBackend
         Models = root.Models;
         _models = root._models;
         _samplers = root._samplers;
-        _sampleSlots = root._sampleSlots;
-        _sampler = root._sampler;
         _ledger = root._ledger;
         _held = root._held;
+        _batchers = root._batchers;
         _isView = true;
     }
 
@@ -165,6 +169,11 @@ public sealed partial class LocalBackend : TinkerBackend
                 model.Dispose();
             }
 
+            foreach (var batcher in _batchers.Values.Where(b => b.IsValueCreated))
+            {
+                batcher.Value.Dispose();
+            }
+
             foreach (var sampler in _samplers.Values)
             {
                 sampler.Dispose();
@@ -177,6 +186,7 @@ public sealed partial class LocalBackend : TinkerBackend
                 Release(id);
             }
 
+            _batchers.Clear();
             Models.Dispose();
         }
 

@@ -11,7 +11,8 @@ namespace TinkerFlow.Local;
 /// <item><term><see cref="HomeDirectory"/></term><description><c>TINKERFLOW_HOME</c>, else <c>~/.tinkerflow</c></description></item>
 /// <item><term><see cref="ModelDirectories"/></term><description><c>TINKERFLOW_MODELS</c>: Hugging Face model folders separated by <c>:</c> or <c>,</c>, each optionally <c>name=path</c></description></item>
 /// <item><term><see cref="Owner"/></term><description><c>local</c></description></item>
-/// <item><term><see cref="MaxConcurrentSamples"/></term><description>2 sampling requests computing at once (the rest queue)</description></item>
+/// <item><term><see cref="MaxConcurrentSamples"/></term><description>256 samples (rows) decoding at once in one model's batch (later requests wait in arrival order)</description></item>
+/// <item><term><see cref="MaxSampleKvBytes"/></term><description>1 GiB of KV cache per model's sampling batch</description></item>
 /// <item><term><see cref="MaxTokensPerMicroBatch"/></term><description>16,384 padded tokens per forward pass; larger requests run in several passes</description></item>
 /// <item><term><see cref="SeqGapGrace"/></term><description>1 s before a missing seq id stops holding back later requests</description></item>
 /// <item><term><see cref="Limits"/></term><description>admission limits (<see cref="ResourceLimits"/>: LoRA rank, memory budgets, sample and batch sizes, counts per user)</description></item>
@@ -28,8 +29,17 @@ public sealed class LocalBackendOptions
     /// <summary>The user that owns everything this backend creates (the server passes one per API key).</summary>
     public string Owner { get; init; } = "local";
 
-    /// <summary>How many sampling requests compute at once.</summary>
-    public int MaxConcurrentSamples { get; init; } = 2;
+    /// <summary>
+    /// How many samples (rows, over all requests and adapters) one base model decodes at once in its continuous batch;
+    /// requests beyond it wait in arrival order. A single request with more samples runs when the batch is empty.
+    /// </summary>
+    public int MaxConcurrentSamples { get; init; } = 256;
+
+    /// <summary>
+    /// The most KV-cache bytes one base model's sampling batch may hold (rows × longest prompt + max_tokens × bytes per
+    /// token); requests beyond it wait in arrival order. A single larger request runs when the batch is empty.
+    /// </summary>
+    public long MaxSampleKvBytes { get; init; } = 1L << 30;
 
     /// <summary>The most padded tokens in one forward pass; bigger requests are processed in several passes.</summary>
     public int MaxTokensPerMicroBatch { get; init; } = 16_384;

@@ -19,7 +19,7 @@ namespace TinkerFlow.Server;
 /// <item><term><see cref="MaxRequestBodyBytes"/></term><description>32 MiB (413 above, answered from <c>Content-Length</c> before the body is read)</description></item>
 /// <item><term><see cref="Limits"/></term><description><see cref="ResourceLimits"/>' defaults: LoRA rank ≤ 128 (and ≤ the model's hidden size), memory budget half the machine's memory, a quarter of it per user, an eighth per sample request, 131,072 tokens per forward_backward, 256 live sessions / 32 models / 1,024 samplers per user</description></item>
 /// <item><term><see cref="ArchiveUrlLifetime"/></term><description>15 min</description></item>
-/// <item><term><see cref="MaxConcurrentSamples"/></term><description>2</description></item>
+/// <item><term><see cref="MaxConcurrentSamples"/></term><description>256 samples decoding at once per model (continuous batch)</description></item>
 /// <item><term><see cref="PreloadModels"/></term><description>true: load base models at start-up</description></item>
 /// <item><term><see cref="RequestLogLevel"/></term><description><c>TINKERFLOW_REQUEST_LOG_LEVEL</c>, else Warning (<c>--request-log-level</c>)</description></item>
 /// </list>
@@ -59,8 +59,8 @@ public sealed class ServerOptions
     /// <summary>How long a signed archive download URL stays valid.</summary>
     public TimeSpan ArchiveUrlLifetime { get; set; } = TimeSpan.FromMinutes(15);
 
-    /// <summary>How many sampling requests compute at once.</summary>
-    public int MaxConcurrentSamples { get; set; } = 2;
+    /// <summary>How many samples (rows, over all requests) one base model decodes at once in its continuous batch.</summary>
+    public int MaxConcurrentSamples { get; set; } = 256;
 
     /// <summary>How long a missing training seq id may hold back a model's later requests.</summary>
     public TimeSpan SeqGapGrace { get; set; } = TimeSpan.FromSeconds(1);

@@ -16,6 +16,8 @@ internal static class BenchmarkReport
         ("mfu", "≥ 0.5", v => v >= 0.5, "forward_backward + AdamW FLOP/s ÷ measured fp32 GEMM peak (LoRA r16, d512 × 4 layers, batch 8×256)"),
         ("kv_cache_speedup", "≥ 10", v => v >= 10, "decode 256 tokens with the KV cache vs re-running the forward per token"),
         ("batched_sampling_speedup", "≥ 6", v => v >= 6, "num_samples=16 as one batch vs 16 sequential samples"),
+        ("concurrent_vs_batched", "≤ 1.3", v => v <= 1.3, "32 concurrent num_samples=1 SamplingClient requests vs one num_samples=32 (continuous batching)"),
+        ("multi_adapter_vs_single", "≤ 1.5", v => v <= 1.5, "the 32 concurrent requests over 8 LoRA adapters vs over 1"),
         ("pipeline_speedup", "≥ 1.8", v => v >= 1.8, "pipelined (submit-ahead) vs sequential training loop, step time S = RTT"),
         ("pipeline_vs_ideal", "≥ 0.95", v => v >= 0.95, "pipelined steps/s ÷ backend-bound ideal"),
         ("longpoll_p99_overhead_ms", "< 50", v => v < 50, "p99 latency the server adds to 1,000 concurrent long-polled futures"),

@@ -36,11 +36,25 @@ internal sealed class EngineTrace
     public static EngineTrace Queued(string operation, string requestId, string? modelId = null, string? samplingSessionId = null, long? seqId = null, long? tokens = null) =>
         new(operation, requestId, modelId, samplingSessionId, seqId, tokens);
 
-    /// <summary>Runs <paramref name="work"/> inside the step's span.</summary>
-    public T Run<T>(Func<T> work)
+    /// <summary>Runs the asynchronous <paramref name="work"/> inside the step's span, from its start to its completion.</summary>
+    public async Task<T> RunAsync<T>(Func<Task<T>> work)
+    {
+        using var activity = Begin();
+        try
+        {
+            return await work().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            throw;
+        }
+    }
+
+    private Activity? Begin()
     {
         var now = DateTimeOffset.UtcNow;
-        using var activity = TinkerFlowTelemetry.ActivitySource.StartActivity("engine." + _operation, ActivityKind.Internal, _parent);
+        var activity = TinkerFlowTelemetry.ActivitySource.StartActivity("engine." + _operation, ActivityKind.Internal, _parent);
         _started.TrySetResult(now);
         if (activity is not null)
         {
@@ -68,6 +82,13 @@ internal sealed class EngineTrace
             }
         }
 
+        return activity;
+    }
+
+    /// <summary>Runs <paramref name="work"/> inside the step's span.</summary>
+    public T Run<T>(Func<T> work)
+    {
+        using var activity = Begin();
         try
         {
             return work();

@@ -91,6 +91,30 @@ internal sealed class LoraLinear : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
+    /// The base projection plus, with a <paramref name="routing"/>, each row's own adapter update (base matmul once for
+    /// all rows, the low-rank updates grouped by adapter); without one, <see cref="forward(Tensor, LoraAdapter?)"/>.
+    /// x: [..., in] float32 → [..., out] float32.
+    /// </summary>
+    public Tensor forward(Tensor x, LoraAdapter? adapter, LoraRouting? routing)
+    {
+        if (routing is null)
+        {
+            return forward(x, adapter);
+        }
+        if (routing.IsUniform)
+        {
+            return forward(x, routing.Single);
+        }
+
+        using var scope = torch.NewDisposeScope();
+        var rows = x.reshape(-1, InFeatures);                                   // (N, in)
+        var y = nn.functional.linear(rows, Weight, Bias);                       // (N, out)
+        routing.AddDeltas(this, rows, y);
+        long[] shape = [.. x.shape[..^1], OutFeatures];
+        return y.view(shape).MoveToOuterDisposeScope();                         // (..., out)
+    }
+
+    /// <summary>
     /// Does nothing: the parameters were registered by hand in the constructor under the wrapped Linear's own names,
     /// and the default field scan would add the wrapped module (<c>_base.weight</c>) or a shared weight a second time.
     /// </summary>

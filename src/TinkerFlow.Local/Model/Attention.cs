@@ -5,9 +5,14 @@ using static TorchSharp.torch;
 namespace TinkerFlow.Local.Model;
 
 /// <summary>
-/// Multi-head self-attention with grouped-query heads (K/V heads repeated to match query heads), RoPE, and Qwen3's
-/// optional per-head RMSNorm on queries and keys (applied before RoPE).
+/// Multi-head self-attention with grouped-query heads, RoPE, and Qwen3's optional per-head RMSNorm on queries and keys
+/// (applied before RoPE).
 /// </summary>
+/// <remarks>
+/// For several new tokens (training, prefill) the K/V heads are repeated to match the query heads. For one new token per
+/// row (a decode step) the repeated K/V are never materialised: the G query heads that share a K/V head are laid out
+/// as G query rows of that head, so attention reads each cached key once.
+/// </remarks>
 internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
 {
     private readonly int _layerIndex;
@@ -59,9 +64,11 @@ internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
         long batch = x.shape[0], time = x.shape[1];
         var adapter = context.Adapter;
 
-        var q = q_proj.forward(x, adapter).view(batch, time, _heads, _headDim);      // (B, T, H, D)
-        var k = k_proj.forward(x, adapter).view(batch, time, _kvHeads, _headDim);    // (B, T, Hkv, D)
-        var v = v_proj.forward(x, adapter).view(batch, time, _kvHeads, _headDim);    // (B, T, Hkv, D)
+        var routing = context.Routing;
+
+        var q = q_proj.forward(x, adapter, routing).view(batch, time, _heads, _headDim);      // (B, T, H, D)
+        var k = k_proj.forward(x, adapter, routing).view(batch, time, _kvHeads, _headDim);    // (B, T, Hkv, D)
+        var v = v_proj.forward(x, adapter, routing).view(batch, time, _kvHeads, _headDim);    // (B, T, Hkv, D)
         if (q_norm is not null && k_norm is not null)
         {
             q = q_norm.forward(q);                                                   // (B, T, H, D)
@@ -76,13 +83,26 @@ internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
             (k, v) = cache.Append(_layerIndex, k, v);                                // (B, Hkv, S, D)
         }
 
-        k = RepeatKv(k);                                                             // (B, H, S, D)
-        v = RepeatKv(v);                                                             // (B, H, S, D)
-        var y = context.Mask is null
-            ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true)    // (B, H, T, D)
-            : nn.functional.scaled_dot_product_attention(q, k, v, context.Mask);     // (B, H, T, D)
-        y = y.transpose(1, 2).reshape(batch, time, _heads * _headDim);              // (B, T, H·D)
-        return o_proj.forward(y, adapter).MoveToOuterDisposeScope();                 // (B, T, C)
+        Tensor y;
+        if (time == 1)
+        {
+            // Grouped-query decode: query heads hkv·G .. hkv·G + G − 1 share K/V head hkv (RepeatKv's order).
+            var grouped = q.reshape(batch, _kvHeads, _heads / _kvHeads, _headDim);   // (B, Hkv, G, D)
+            y = context.Mask is null
+                ? nn.functional.scaled_dot_product_attention(grouped, k, v)         // (B, Hkv, G, D)
+                : nn.functional.scaled_dot_product_attention(grouped, k, v, context.Mask); // mask (B, 1, 1, S) broadcasts
+            y = y.reshape(batch, 1, _heads * _headDim);                              // (B, 1, H·D)
+        }
+        else
+        {
+            k = RepeatKv(k);                                                         // (B, H, S, D)
+            v = RepeatKv(v);                                                         // (B, H, S, D)
+            y = context.Mask is null
+                ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true) // (B, H, T, D)
+                : nn.functional.scaled_dot_product_attention(q, k, v, context.Mask); // (B, H, T, D)
+            y = y.transpose(1, 2).reshape(batch, time, _heads * _headDim);          // (B, T, H·D)
+        }
+        return o_proj.forward(y, adapter, routing).MoveToOuterDisposeScope();       // (B, T, C)
     }
 
     private Tensor RepeatKv(Tensor kv)

@@ -33,7 +33,7 @@ internal sealed class DecoderLayer : nn.Module<Tensor, AttentionContext, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var h = x + self_attn.forward(input_layernorm.forward(x), context);                     // (B, T, C)
-        var output = h + mlp.forward(post_attention_layernorm.forward(h), context.Adapter);     // (B, T, C)
+        var output = h + mlp.forward(post_attention_layernorm.forward(h), context.Adapter, context.Routing);     // (B, T, C)
         return output.MoveToOuterDisposeScope();
     }
 }

@@ -10,17 +10,18 @@ namespace TinkerFlow.Local.Model;
 /// <remarks>
 /// <para>The cache owns its tensors: they are detached from every dispose scope when allocated and freed by
 /// <see cref="Dispose"/>, so they outlive the per-step scopes of the sampler. Storage grows by doubling.</para>
-/// <para>Columns are time steps shared by the whole batch; <see cref="ValidMask"/> records which columns hold a real
-/// token for each row, so a right-padded prompt batch can be prefilled at once and then decoded one token per step
+/// <para>Columns are time steps shared by the whole batch; <see cref="ValidMask"/> (preallocated like the keys, so a
+/// step appends without concatenating) records which columns hold a real token for each row, so a right-padded prompt batch can be prefilled at once and then decoded one token per step
 /// (rows' positions advance only over their real tokens).</para>
 /// <para>Inference only: values are stored without autograd history (gradients do not flow through the cache).</para>
 /// </remarks>
-internal sealed class KvCache : IDisposable
+internal sealed class KvCache : IAttentionCache, IDisposable
 {
     private readonly Tensor?[] _keys;
     private readonly Tensor?[] _values;
     private readonly long[] _lengths;
-    private Tensor? _valid;
+    private Tensor? _valid;                                                                  // (B, capacity) bool
+    private long _validLength;
     private bool _disposed;
 
     /// <summary>An empty cache for <paramref name="numLayers"/> layers and <paramref name="batchSize"/> sequences.</summary>
@@ -42,13 +43,28 @@ internal sealed class KvCache : IDisposable
     public long BatchSize { get; }
 
     /// <summary>Number of cached columns (time steps), padding included.</summary>
-    public long Length => _valid?.shape[1] ?? 0;
+    public long Length => _validLength;
+
+    /// <summary>True while every cached column of every row is a real token (no padding was ever appended).</summary>
+    public bool AllValid { get; private set; } = true;
 
     /// <summary>
     /// Which cached columns hold a real token for each row. [B, Length] bool, or null while empty.
-    /// Owned by the cache: do not dispose.
+    /// A view of the cache's storage: disposing it frees the view only.
     /// </summary>
-    public Tensor? ValidMask => _valid;
+    public Tensor? ValidMask => _valid?.narrow(1, 0, _validLength);
+
+    /// <summary>
+    /// Everything cached for <paramref name="layer"/> so far. [B, Hkv, S, D] views of the cache's storage, or null
+    /// while the layer is empty.
+    /// </summary>
+    public (Tensor Keys, Tensor Values)? Layer(int layer)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _keys[layer] is { } k && _values[layer] is { } v
+            ? (k.narrow(2, 0, _lengths[layer]), v.narrow(2, 0, _lengths[layer]))
+            : null;
+    }
 
     /// <summary>
     /// Appends one layer's new keys and values and returns everything cached for that layer.
@@ -82,10 +98,27 @@ internal sealed class KvCache : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         using var scope = torch.NewDisposeScope();
-        var valid = newValid.to(ScalarType.Bool);
-        var combined = _valid is null ? valid.clone() : torch.cat([_valid, valid], 1);      // (B, S)
-        _valid?.Dispose();
-        _valid = combined.DetachFromDisposeScope();
+        var valid = newValid.to(ScalarType.Bool);                                           // (B, T)
+        long count = valid.shape[1];
+        ReserveValid(count, valid.device);
+        _valid!.narrow(1, _validLength, count).copy_(valid);
+        _validLength += count;
+        if (AllValid && count > 0 && !valid.all().item<bool>())
+        {
+            AllValid = false;
+        }
+    }
+
+    /// <summary>Records that the <paramref name="count"/> just-appended columns are real tokens in every row (no host sync).</summary>
+    public void AppendAllValid(long count, Device device)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ReserveValid(count, device);
+        using (var columns = _valid!.narrow(1, _validLength, count))
+        {
+            columns.fill_(true);
+        }
+        _validLength += count;
     }
 
     /// <summary>Frees every cached tensor.</summary>
@@ -104,6 +137,25 @@ internal sealed class KvCache : IDisposable
         }
         _valid?.Dispose();
         _valid = null;
+    }
+
+    private void ReserveValid(long count, Device device)
+    {
+        long capacity = _valid?.shape[1] ?? 0;
+        if (_validLength + count <= capacity)
+        {
+            return;
+        }
+        long newCapacity = Math.Max(_validLength + count, Math.Max(16, capacity * 2));
+        var grown = torch.zeros([BatchSize, newCapacity], ScalarType.Bool, device).DetachFromDisposeScope(); // (B, cap)
+        if (_valid is not null)
+        {
+            using var target = grown.narrow(1, 0, _validLength);
+            using var old = _valid.narrow(1, 0, _validLength);
+            target.copy_(old);
+            _valid.Dispose();
+        }
+        _valid = grown;
     }
 
     private static Tensor Reserve(Tensor? storage, Tensor like, long used, long needed)

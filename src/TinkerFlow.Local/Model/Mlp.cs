@@ -26,11 +26,14 @@ internal sealed class Mlp : nn.Module<Tensor, LoraAdapter?, Tensor>
     }
 
     /// <summary>x: [B, T, C] float32 → [B, T, C] float32.</summary>
-    public override Tensor forward(Tensor x, LoraAdapter? adapter)
+    public override Tensor forward(Tensor x, LoraAdapter? adapter) => forward(x, adapter, null);
+
+    /// <summary>x: [B, T, C] float32 → [B, T, C] float32, with per-row adapters when <paramref name="routing"/> is set.</summary>
+    public Tensor forward(Tensor x, LoraAdapter? adapter, LoraRouting? routing)
     {
         using var scope = torch.NewDisposeScope();
-        var gate = nn.functional.silu(gate_proj.forward(x, adapter));               // (B, T, I)
-        var up = up_proj.forward(x, adapter);                                        // (B, T, I)
-        return down_proj.forward(gate * up, adapter).MoveToOuterDisposeScope();     // (B, T, C)
+        var gate = nn.functional.silu(gate_proj.forward(x, adapter, routing));      // (B, T, I)
+        var up = up_proj.forward(x, adapter, routing);                               // (B, T, I)
+        return down_proj.forward(gate * up, adapter, routing).MoveToOuterDisposeScope(); // (B, T, C)
     }
 }

@@ -11,11 +11,15 @@ namespace TinkerFlow.Local.Model;
 internal sealed class RotaryEmbedding
 {
     private readonly float[] _invFreq;
+    private readonly long _tableLength;
+    private readonly object _tableGate = new();
+    private (Device Device, Tensor Cos, Tensor Sin)? _table;
 
     /// <summary>Precomputes the inverse frequencies for <paramref name="config"/>.</summary>
     public RotaryEmbedding(TransformerConfig config)
     {
         HeadDim = config.HeadDim;
+        _tableLength = config.MaxPositionEmbeddings;
         using var scope = torch.NewDisposeScope();
         // Computed in float32 exactly as transformers does: 1 / theta^(arange(0, D, 2) / D).
         var exponents = torch.arange(0, HeadDim, 2, ScalarType.Int64).to(ScalarType.Float32) / HeadDim;   // (D/2)
@@ -49,6 +53,54 @@ internal sealed class RotaryEmbedding
         var freqs = positions.to(ScalarType.Float32).unsqueeze(-1) * invFreq;                 // (B, T, D/2)
         var emb = torch.cat([freqs, freqs], dim: -1).unsqueeze(1);                            // (B, 1, T, D)
         return (emb.cos().MoveToOuterDisposeScope(), emb.sin().MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// Cosines and sines for positions <paramref name="start"/> .. start + count − 1, the same for every row:
+    /// cos, sin: [1, 1, T, D] float32 views of a table computed once per device (identical values to
+    /// <see cref="Compute"/>), so a decode step builds no angles.
+    /// </summary>
+    public (Tensor Cos, Tensor Sin) Range(long start, long count, Device device)
+    {
+        if (start < 0 || start + count > _tableLength)
+        {
+            using var scope = torch.NewDisposeScope();
+            var positions = torch.arange(start, start + count, ScalarType.Int64, device).unsqueeze(0); // (1, T)
+            var (c, s) = Compute(positions);
+            return (c.MoveToOuterDisposeScope(), s.MoveToOuterDisposeScope());
+        }
+        var (cos, sin) = Table(device);                                                          // (L, D)
+        return (cos.narrow(0, start, count).unsqueeze(0).unsqueeze(0), sin.narrow(0, start, count).unsqueeze(0).unsqueeze(0));
+    }
+
+    /// <summary>
+    /// Cosines and sines for given positions, each in [0, max_position_embeddings):
+    /// positions: [B, T] int64 → cos, sin: [B, 1, T, D] float32, gathered from the per-device table.
+    /// </summary>
+    public (Tensor Cos, Tensor Sin) Gather(Tensor positions)
+    {
+        var (cos, sin) = Table(positions.device);                                               // (L, D)
+        long batch = positions.shape[0], time = positions.shape[1];
+        var flat = positions.reshape(-1);                                                       // (B·T)
+        return (cos.index_select(0, flat).view(batch, 1, time, HeadDim), sin.index_select(0, flat).view(batch, 1, time, HeadDim));
+    }
+
+    private (Tensor Cos, Tensor Sin) Table(Device device)
+    {
+        lock (_tableGate)
+        {
+            if (_table is { } t && t.Device.type == device.type && t.Device.index == device.index)
+            {
+                return (t.Cos, t.Sin);
+            }
+            using var scope = torch.NewDisposeScope();
+            var positions = torch.arange(_tableLength, ScalarType.Int64, device).unsqueeze(0);  // (1, L)
+            var (cos, sin) = Compute(positions);                                                 // (1, 1, L, D)
+            var table = (device, cos.view(_tableLength, HeadDim).contiguous().DetachFromDisposeScope(),
+                sin.view(_tableLength, HeadDim).contiguous().DetachFromDisposeScope());
+            _table = table;
+            return (table.Item2, table.Item3);
+        }
     }
 
     /// <summary>Rotates x: [B, H, T, D] by the angles in cos/sin: [B, 1, T, D].</summary>

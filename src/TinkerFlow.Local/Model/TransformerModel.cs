@@ -62,12 +62,21 @@ internal sealed class TransformerModel : nn.Module
 
         using var scope = torch.NewDisposeScope();
         var device = inputIds.device;
-        Tensor positions;                                                                    // (B, T)
+        Tensor cos, sin;                                                                     // (B or 1, 1, T, D)
         Tensor? mask = null;                                                                 // (B, 1, T, S)
         Tensor? newValid = null;                                                             // (B, T)
-        if (attentionMask is null && cache is null)
+        long past = cache?.Length ?? 0;
+        if (attentionMask is null && (cache is null || cache.AllValid))
         {
-            positions = torch.arange(time, ScalarType.Int64, device).unsqueeze(0).expand(batch, time);
+            // No padding anywhere: every row is at position past + t, so the angles are a slice of the rotary table and
+            // the mask is implicit (causal when nothing is cached, all keys for one new token) or one shared [T, S].
+            (cos, sin) = _rotary.Range(past, time, device);
+            if (past > 0 && time > 1)
+            {
+                var queryColumn = (torch.arange(time, ScalarType.Int64, device) + past).unsqueeze(1); // (T, 1)
+                var keyColumn = torch.arange(past + time, ScalarType.Int64, device).unsqueeze(0);     // (1, S)
+                mask = (keyColumn <= queryColumn).unsqueeze(0).unsqueeze(0);                         // (1, 1, T, S)
+            }
         }
         else
         {
@@ -75,9 +84,8 @@ internal sealed class TransformerModel : nn.Module
                 ? torch.ones(batch, time, ScalarType.Bool, device)
                 : attentionMask.to(ScalarType.Bool);                                         // (B, T)
             var pastValid = cache?.ValidMask ?? torch.zeros(batch, 0, ScalarType.Bool, device); // (B, P)
-            long past = pastValid.shape[1];
             var pastCount = pastValid.sum(1, type: ScalarType.Int64);                         // (B)
-            positions = (pastCount.unsqueeze(1) + newValid.to(ScalarType.Int64).cumsum(1) - 1).clamp_min(0); // (B, T)
+            var positions = (pastCount.unsqueeze(1) + newValid.to(ScalarType.Int64).cumsum(1) - 1).clamp_min(0); // (B, T)
 
             var allValid = torch.cat([pastValid, newValid], 1);                              // (B, S)
             var queryColumn = (torch.arange(time, ScalarType.Int64, device) + past).unsqueeze(1);   // (T, 1)
@@ -88,18 +96,46 @@ internal sealed class TransformerModel : nn.Module
             mask = causal.unsqueeze(0).logical_and(allValid.unsqueeze(1))
                 .logical_or(self.unsqueeze(0))
                 .unsqueeze(1);                                                               // (B, 1, T, S)
+            (cos, sin) = _rotary.Compute(positions);                                         // (B, 1, T, D)
         }
 
-        var (cos, sin) = _rotary.Compute(positions);                                         // (B, 1, T, D)
         var context = new AttentionContext(cos, sin, mask, cache, adapter);
         var h = embed_tokens.forward(inputIds);                                              // (B, T, C)
         foreach (var layer in layers)
         {
             h = layer.forward(h, context);                                                   // (B, T, C)
         }
-        if (cache is not null)
+        if (newValid is not null)
         {
-            cache.AppendValid(newValid!);
+            cache?.AppendValid(newValid);
+        }
+        else
+        {
+            cache?.AppendAllValid(time, device);
+        }
+        return norm.forward(h).MoveToOuterDisposeScope();                                    // (B, T, C)
+    }
+
+    /// <summary>
+    /// A forward whose caller gives every token's position and the attention mask, with per-token adapters: the
+    /// continuous batcher's decode step (one new token per row, each row at its own position in the cache) and its
+    /// packed prefill (several prompts back to back in one row, a block-diagonal causal mask).
+    /// </summary>
+    /// <param name="inputIds">[B, T] int64 token ids.</param>
+    /// <param name="positions">[B, T] int64 positions, each below max_position_embeddings.</param>
+    /// <param name="mask">[B, 1, T, S] bool: the keys each token attends to (S = cached + new), or null (see <see cref="AttentionContext"/>).</param>
+    /// <param name="cache">The cache the new keys and values go to.</param>
+    /// <param name="routing">Which adapter each of the B·T tokens uses.</param>
+    /// <returns>[B, T, C] float32 hidden states after the final norm.</returns>
+    public Tensor ForwardRows(Tensor inputIds, Tensor positions, Tensor? mask, IAttentionCache cache, LoraRouting routing)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (cos, sin) = _rotary.Gather(positions);                                          // (B, 1, T, D)
+        var context = new AttentionContext(cos, sin, mask, cache, null, routing);
+        var h = embed_tokens.forward(inputIds);                                              // (B, T, C)
+        foreach (var layer in layers)
+        {
+            h = layer.forward(h, context);                                                   // (B, T, C)
         }
         return norm.forward(h).MoveToOuterDisposeScope();                                    // (B, T, C)
     }

@@ -23,7 +23,7 @@ internal sealed partial class Sampler
     /// Per-token logprobs (null at position 0) or null when not wanted; per-position top-k lists (null at position 0)
     /// or null when <paramref name="topk"/> is 0.
     /// </returns>
-    private static (double?[]? Logprobs, IReadOnlyList<TopkPromptLogprob>?[]? Topk) PromptLogprobs(
+    internal static (double?[]? Logprobs, IReadOnlyList<TopkPromptLogprob>?[]? Topk) PromptLogprobs(
         CausalLm model, LoraAdapter? adapter, Tensor hidden, Tensor promptIds, bool wantLogprobs, int topk)
     {
         int length = (int)promptIds.shape[1];

@@ -11,33 +11,73 @@ namespace TinkerFlow.Local.Sampling;
 internal static class TokenSelector
 {
     /// <summary>
-    /// Chooses the next token of every row and reports its log-probability under the raw logits.
+    /// Chooses the next token of every row, each with its own settings, and reports its log-probability under the raw
+    /// logits.
     /// </summary>
-    /// <param name="logits">[N, V] float32 next-token logits, unscaled.</param>
-    /// <param name="parameters">Temperature, top-k and top-p.</param>
-    /// <param name="generator">Random source for the draw; unused (may be null) when the temperature is 0.</param>
+    /// <param name="logits">[R, V] float32 next-token logits, unscaled.</param>
+    /// <param name="settings">Each row's temperature, top-k and top-p (R entries).</param>
+    /// <param name="uniforms">
+    /// Each row's uniform draw in [0, 1) from its request's own random source (unused for rows at temperature 0).
+    /// A row at temperature T &gt; 0 takes the first token whose cumulative probability under its filtered
+    /// <c>softmax(logits / T)</c> exceeds its uniform (inverse-CDF sampling, one op for all rows).
+    /// </param>
     /// <returns>
-    /// The chosen ids ([N]) and <c>log_softmax(logits)[id]</c> for each ([N]): temperature 1, before any top-k/top-p
+    /// The chosen ids ([R]) and <c>log_softmax(logits)[id]</c> for each ([R]): temperature 1, before any top-k/top-p
     /// filtering, whatever the sampling settings were.
     /// </returns>
-    public static (long[] Tokens, float[] Logprobs) Select(Tensor logits, SamplingParams parameters, Generator? generator)
+    public static (long[] Tokens, float[] Logprobs) Select(Tensor logits, IReadOnlyList<SamplingParams> settings, IReadOnlyList<double> uniforms)
     {
         using var scope = torch.NewDisposeScope();
-        Tensor tokens;                                                                       // (N)
-        if (parameters.Temperature == 0)
+        int rows = (int)logits.shape[0];
+        long vocab = logits.shape[1];
+        var device = logits.device;
+        bool anyGreedy = false, anySampled = false;
+        for (int r = 0; r < rows; r++)
         {
-            tokens = logits.argmax(-1);
-        }
-        else
-        {
-            var filtered = Filter(logits / parameters.Temperature, parameters.TopK, parameters.TopP); // (N, V)
-            var probs = filtered.softmax(-1);                                                // (N, V)
-            tokens = probs.multinomial(1, replacement: false, generator: generator).squeeze(-1);
+            if (settings[r].Temperature == 0)
+            {
+                anyGreedy = true;
+            }
+            else
+            {
+                anySampled = true;
+            }
         }
 
-        var logprobs = logits.log_softmax(-1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1); // (N)
+        Tensor? greedy = anyGreedy ? logits.argmax(-1) : null;                               // (R)
+        Tensor? sampled = null;                                                               // (R)
+        if (anySampled)
+        {
+            var temperatures = settings.Select(p => p.Temperature == 0 ? 1f : (float)p.Temperature).ToArray();
+            var scaled = logits / torch.tensor(temperatures, [rows, 1], ScalarType.Float32, device); // (R, V)
+            foreach (var group in Enumerable.Range(0, rows)
+                .Where(r => settings[r].Temperature > 0 && NeedsFilter(settings[r], vocab))
+                .GroupBy(r => (settings[r].TopK, settings[r].TopP)))
+            {
+                var members = group.Select(r => (long)r).ToArray();
+                if (members.Length == rows)
+                {
+                    scaled = Filter(scaled, group.Key.TopK, group.Key.TopP);                 // (R, V)
+                }
+                else
+                {
+                    var index = torch.tensor(members, ScalarType.Int64, device);             // (n)
+                    scaled = scaled.index_copy(0, index, Filter(scaled.index_select(0, index), group.Key.TopK, group.Key.TopP));
+                }
+            }
+            var cdf = scaled.softmax(-1).to(ScalarType.Float64).cumsum(-1);                   // (R, V)
+            var targets = torch.tensor(uniforms.ToArray(), [rows, 1], ScalarType.Float64, device) * cdf.narrow(1, vocab - 1, 1); // (R, 1)
+            sampled = torch.searchsorted(cdf, targets, right: true).squeeze(1).clamp_max(vocab - 1); // (R)
+        }
+
+        Tensor tokens = greedy is null ? sampled!
+            : sampled is null ? greedy
+            : torch.where(torch.tensor(settings.Select(p => p.Temperature == 0).ToArray(), ScalarType.Bool, device), greedy, sampled);
+        var logprobs = logits.log_softmax(-1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1); // (R)
         return (tokens.cpu().data<long>().ToArray(), logprobs.cpu().data<float>().ToArray());
     }
+
+    private static bool NeedsFilter(SamplingParams p, long vocab) => (p.TopK > 0 && p.TopK < vocab) || p.TopP < 1;
 
     /// <summary>
     /// Sets to −∞ every logit outside the top-k and outside the nucleus: the smallest set of most likely tokens whose
