@@ -59,6 +59,8 @@ public sealed partial class LocalBackend : TinkerBackend
             Owner = owner,
             MaxConcurrentSamples = root.Options.MaxConcurrentSamples,
             MaxTokensPerMicroBatch = root.Options.MaxTokensPerMicroBatch,
+            ActivationCheckpointing = root.Options.ActivationCheckpointing,
+            ActivationMemoryBudgetBytes = root.Options.ActivationMemoryBudgetBytes,
             SeqGapGrace = root.Options.SeqGapGrace,
             TimeProvider = root.Options.TimeProvider,
         };
