@@ -1,6 +1,7 @@
 using System.Reactive.Subjects;
 using System.Threading.Tasks.Dataflow;
 using TinkerFlow.Dataflow.Internal;
+using TinkerFlow.Torch;
 using TinkerFlow.Types;
 
 namespace TinkerFlow.Dataflow;

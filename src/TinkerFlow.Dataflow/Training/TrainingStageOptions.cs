@@ -1,3 +1,4 @@
+using TinkerFlow.Torch;
 using TinkerFlow.Types;
 
 namespace TinkerFlow.Dataflow;
@@ -42,11 +43,11 @@ public sealed record TrainingStageOptions
     public IReadOnlyDictionary<string, double>? LossFnConfig { get; init; }
 
     /// <summary>
-    /// A client-side loss; when set, every minibatch goes through <see cref="TrainingClient.ForwardBackwardCustomAsync"/>
+    /// A client-side loss; when set, every minibatch goes through <see cref="TrainingClientTorchExtensions.ForwardBackwardCustomAsync"/> (a TorchSharp loss)
     /// instead of <see cref="LossFn"/>. That call waits for its forward pass before it returns, so the next submission
     /// waits for it too.
     /// </summary>
-    public CustomLossFunction? CustomLoss { get; init; }
+    public TorchLossFunction? CustomLoss { get; init; }
 
     /// <summary>
     /// The Adam parameters of each step, by 0-based step index: a learning-rate schedule
