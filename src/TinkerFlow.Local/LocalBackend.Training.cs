@@ -11,6 +11,9 @@ namespace TinkerFlow.Local;
 
 public sealed partial class LocalBackend
 {
+    private TrainingSettings TrainingSettings =>
+        new(Options.MaxTokensPerMicroBatch, Options.ActivationCheckpointing, Options.ActivationMemoryBudgetBytes);
+
     /// <inheritdoc/>
     public override Task<BackendOperation<CreateModelResponse>> CreateModelAsync(CreateModelRequest request, CancellationToken cancellationToken = default)
     {
@@ -47,7 +50,7 @@ public sealed partial class LocalBackend
 
     /// <inheritdoc/>
     public override Task<BackendOperation<ForwardBackwardOutput>> ForwardAsync(ForwardRequest request, CancellationToken cancellationToken = default) =>
-        Enqueue(request.ModelId, request.SeqId, model => TrainingComputation.Run(model, request.ForwardInput, backward: false, Options.MaxTokensPerMicroBatch), () => AdmitBatch(request.ModelId, request.ForwardInput, "forward"));
+        Enqueue(request.ModelId, request.SeqId, model => TrainingComputation.Run(model, request.ForwardInput, backward: false, TrainingSettings), () => AdmitBatch(request.ModelId, request.ForwardInput, "forward"));
 
     /// <inheritdoc/>
     public override Task<BackendOperation<ForwardBackwardOutput>> ForwardBackwardAsync(ForwardBackwardRequest request, CancellationToken cancellationToken = default) =>
@@ -56,7 +59,7 @@ public sealed partial class LocalBackend
             request.SeqId,
             model =>
             {
-                var output = TrainingComputation.Run(model, request.ForwardBackwardInput, backward: true, Options.MaxTokensPerMicroBatch);
+                var output = TrainingComputation.Run(model, request.ForwardBackwardInput, backward: true, TrainingSettings);
                 NativeSetup.AfterStep();
                 return output;
             },

@@ -70,6 +70,8 @@ public sealed partial class LocalBackend : TinkerBackend
             MaxConcurrentSamples = root.Options.MaxConcurrentSamples,
             MaxSampleKvBytes = root.Options.MaxSampleKvBytes,
             MaxTokensPerMicroBatch = root.Options.MaxTokensPerMicroBatch,
+            ActivationCheckpointing = root.Options.ActivationCheckpointing,
+            ActivationMemoryBudgetBytes = root.Options.ActivationMemoryBudgetBytes,
             SeqGapGrace = root.Options.SeqGapGrace,
             TimeProvider = root.Options.TimeProvider,
             Limits = root.Options.Limits,

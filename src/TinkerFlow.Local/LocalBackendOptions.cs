@@ -14,6 +14,8 @@ namespace TinkerFlow.Local;
 /// <item><term><see cref="MaxConcurrentSamples"/></term><description>256 samples (rows) decoding at once in one model's batch (later requests wait in arrival order)</description></item>
 /// <item><term><see cref="MaxSampleKvBytes"/></term><description>1 GiB of KV cache per model's sampling batch</description></item>
 /// <item><term><see cref="MaxTokensPerMicroBatch"/></term><description>16,384 padded tokens per forward pass; larger requests run in several passes</description></item>
+/// <item><term><see cref="ActivationCheckpointing"/></term><description><see cref="Local.ActivationCheckpointing.Auto"/>: checkpoint decoder layers only when a micro-batch's estimated activations exceed <see cref="ActivationMemoryBudgetBytes"/></description></item>
+/// <item><term><see cref="ActivationMemoryBudgetBytes"/></term><description>2 GiB of activations per micro-batch</description></item>
 /// <item><term><see cref="SeqGapGrace"/></term><description>1 s before a missing seq id stops holding back later requests</description></item>
 /// <item><term><see cref="Limits"/></term><description>admission limits (<see cref="ResourceLimits"/>: LoRA rank, memory budgets, sample and batch sizes, counts per user)</description></item>
 /// </list>
@@ -43,6 +45,12 @@ public sealed class LocalBackendOptions
 
     /// <summary>The most padded tokens in one forward pass; bigger requests are processed in several passes.</summary>
     public int MaxTokensPerMicroBatch { get; init; } = 16_384;
+
+    /// <summary>When forward_backward recomputes decoder layers instead of storing their activations.</summary>
+    public ActivationCheckpointing ActivationCheckpointing { get; init; } = ActivationCheckpointing.Auto;
+
+    /// <summary>The activation memory one micro-batch may keep before <see cref="Local.ActivationCheckpointing.Auto"/> checkpoints layers.</summary>
+    public long ActivationMemoryBudgetBytes { get; init; } = Engine.TrainingSettings.DefaultActivationBudgetBytes;
 
     /// <summary>How long a missing seq id may hold back a model's later requests.</summary>
     public TimeSpan SeqGapGrace { get; init; } = TimeSpan.FromSeconds(1);

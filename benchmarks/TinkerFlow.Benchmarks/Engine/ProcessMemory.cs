@@ -11,6 +11,20 @@ internal static class ProcessMemory
     /// <summary>Current resident set size (VmRSS) in bytes, or null where /proc is unavailable.</summary>
     public static long? ResidentBytes() => ReadKilobytes("VmRSS:") * 1024;
 
+    /// <summary>Resets the peak resident set (VmHWM) to the current one through <c>/proc/self/clear_refs</c>; false where unsupported.</summary>
+    public static bool ResetPeak()
+    {
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     private static long? ReadKilobytes(string key)
     {
         const string path = "/proc/self/status";

@@ -21,6 +21,12 @@ internal static class BenchmarkReport
         ("pipeline_speedup", "≥ 1.8", v => v >= 1.8, "pipelined (submit-ahead) vs sequential training loop, step time S = RTT"),
         ("pipeline_vs_ideal", "≥ 0.95", v => v >= 0.95, "pipelined steps/s ÷ backend-bound ideal"),
         ("longpoll_p99_overhead_ms", "< 50", v => v < 50, "p99 latency the server adds to 1,000 concurrent long-polled futures"),
+        ("scale_train_tokens_per_s", "figure", null, "LoRA r32 forward_backward + AdamW tokens/s on Qwen3-0.6B shapes, batch 8×512"),
+        ("scale_train_mfu", "≥ 0.5", v => v >= 0.5, "that step's FLOP/s ÷ measured fp32 GEMM peak (checkpoint recomputation not counted)"),
+        ("scale_peak_rss_gb", "≤ 8", v => v <= 8, "peak resident memory from loading the 0.6B model through the 8×512 steps"),
+        ("scale_decode_vs_bandwidth", "≥ 0.7", v => v >= 0.7, "batch-1 decode tokens/s ÷ (read bandwidth ÷ fp32 weight bytes per token)"),
+        ("bf16_upcast_train_speed", "figure", null, "fp32-storage ÷ bf16-storage (upcast per use) time of a training GEMM; > 1 favours bf16"),
+        ("bf16_upcast_decode_speed", "figure", null, "the same for a decode pass over 0.6B's MLP weights"),
         ("peak_memory_gb", "figure", null, "peak resident memory of the quick run (VmHWM)"),
     ];
 

@@ -6,14 +6,20 @@ using static TorchSharp.torch;
 namespace TinkerFlow.Local.Engine;
 
 /// <summary>
-/// forward and forward_backward on the embedded engine: datums → right-padded batch → logits (base + LoRA) →
-/// the Tinker loss → per-datum <c>logprobs</c> and <c>elementwise_loss</c>. With gradients, the summed loss is
-/// back-propagated into the adapter, adding to whatever earlier calls accumulated.
+/// forward and forward_backward on the embedded engine: datums → right-padded micro-batches → hidden states (base +
+/// LoRA) → the chunked LM head and the Tinker loss (<see cref="ChunkedLmHead"/>) → per-datum <c>logprobs</c> and
+/// <c>elementwise_loss</c>. With gradients, the summed loss is back-propagated into the adapter, adding to whatever
+/// earlier calls accumulated, with as many decoder layers checkpointed as <see cref="TrainingSettings"/> asks for.
 /// </summary>
 internal static class TrainingComputation
 {
-    public static ForwardBackwardOutput Run(TrainingModel model, ForwardBackwardInput input, bool backward, int maxTokensPerMicroBatch)
+    public static ForwardBackwardOutput Run(TrainingModel model, ForwardBackwardInput input, bool backward, int maxTokensPerMicroBatch) =>
+        Run(model, input, backward, new TrainingSettings(maxTokensPerMicroBatch));
+
+    public static ForwardBackwardOutput Run(TrainingModel model, ForwardBackwardInput input, bool backward, TrainingSettings settings)
     {
+        ArgumentNullException.ThrowIfNull(settings);
+        int maxTokensPerMicroBatch = settings.MaxTokensPerMicroBatch;
         var data = input.Data;
         if (data.Count == 0)
         {
@@ -38,7 +44,7 @@ internal static class TrainingComputation
         foreach (var batch in MicroBatches(tokens, maxTokensPerMicroBatch))
         {
             using var scope = NewDisposeScope();
-            using var gradMode = backward ? enable_grad() : no_grad();
+            using var gradMode = no_grad();                   // ForwardBackward and the head enable gradients where they need them
             var lengths = batch.Select(i => tokens[i].Length).ToList();
             var maxLen = lengths.Max();
             var ids = zeros(batch.Count, maxLen, ScalarType.Int64);
@@ -51,23 +57,39 @@ internal static class TrainingComputation
             }
 
             var padded = lengths.Any(l => l != maxLen);
-            var logits = model.Base.Model.forward(ids, padded ? mask : null, null, model.Adapter);    // (B, T, V)
-            var inputs = batch.Select(i => allInputs[i]).ToList();
-            var result = TinkerLosses.ComputeBatch(input.LossFn, logits, lengths, inputs, input.LossFnConfig);
-            if (backward)
+            var attention = padded ? mask : null;
+            var tokenInputs = TinkerLosses.PrepareTokens(input.LossFn, [.. batch.Select(i => allInputs[i])], lengths, config.VocabSize, input.LossFnConfig);
+            var causal = model.Base.Model;
+            // The head's tensors live in the scope of the pass that runs it: collect the outputs right there.
+            void Collect(HeadLossResult result)
             {
-                result.Loss.backward();
+                lossSum += result.LossSum;
+                for (var b = 0; b < batch.Count; b++)
+                {
+                    var d = result.Datums[b];
+                    outputs[batch[b]] = new Dictionary<string, TensorData>
+                    {
+                        ["logprobs"] = ToTensorData(d.Logprobs),
+                        ["elementwise_loss"] = ToTensorData(d.ElementwiseLoss),
+                    };
+                }
             }
 
-            lossSum += result.Metrics[TinkerLosses.LossSumMetric];
-            for (var b = 0; b < batch.Count; b++)
+            if (backward)
             {
-                var d = result.Datums[b];
-                outputs[batch[b]] = new Dictionary<string, TensorData>
+                int checkpointed = TrainingMemoryEstimate.CheckpointedLayers(
+                    config, model.Adapter.Options.Rank, batch.Count, maxLen, padded, settings.Checkpointing, settings.ActivationBudgetBytes);
+                causal.model.ForwardBackward(ids, attention, model.Adapter, checkpointed, hidden =>
                 {
-                    ["logprobs"] = ToTensorData(d.Logprobs),
-                    ["elementwise_loss"] = ToTensorData(d.ElementwiseLoss),
-                };
+                    var result = ChunkedLmHead.Loss(causal.lm_head, model.Adapter, hidden, tokenInputs, backward: true, settings.HeadChunkElements);
+                    Collect(result);
+                    return result.HiddenGradient!;
+                });
+            }
+            else
+            {
+                var hidden = causal.model.forward(ids, attention, null, model.Adapter);         // (B, T, C)
+                Collect(ChunkedLmHead.Loss(causal.lm_head, model.Adapter, hidden, tokenInputs, backward: false, settings.HeadChunkElements));
             }
         }
 
@@ -160,4 +182,19 @@ internal static class TrainingComputation
         var cpu = t.detach().cpu().to(ScalarType.Float32).contiguous();
         return TensorData.FromFloat32(cpu.data<float>().ToArray(), cpu.shape);
     }
+}
+
+/// <summary>How <see cref="TrainingComputation"/> runs a request.</summary>
+/// <param name="MaxTokensPerMicroBatch">The most padded tokens in one forward pass.</param>
+/// <param name="Checkpointing">When to recompute decoder layers instead of storing their activations.</param>
+/// <param name="ActivationBudgetBytes">The activation budget of <see cref="ActivationCheckpointing.Auto"/>.</param>
+/// <param name="HeadChunkElements">Logits per chunk of the LM head.</param>
+internal sealed record TrainingSettings(
+    int MaxTokensPerMicroBatch,
+    ActivationCheckpointing Checkpointing = ActivationCheckpointing.Auto,
+    long ActivationBudgetBytes = TrainingSettings.DefaultActivationBudgetBytes,
+    long HeadChunkElements = ChunkedLmHead.DefaultChunkElements)
+{
+    /// <summary>Default activation budget per micro-batch: 2 GiB.</summary>
+    public const long DefaultActivationBudgetBytes = 2L << 30;
 }

@@ -45,6 +45,121 @@ internal sealed class TransformerModel : nn.Module
     /// <returns>[B, T, C] float32.</returns>
     public Tensor forward(Tensor inputIds, Tensor? attentionMask, KvCache? cache, LoraAdapter? adapter)
     {
+        Validate(inputIds, attentionMask, cache);
+        using var scope = torch.NewDisposeScope();
+        var (context, newValid) = Prepare(inputIds, attentionMask, cache, adapter);
+        var h = embed_tokens.forward(inputIds);                                              // (B, T, C)
+        foreach (var layer in layers)
+        {
+            h = layer.forward(h, context);                                                   // (B, T, C)
+        }
+        if (newValid is not null)
+        {
+            cache?.AppendValid(newValid);
+        }
+        else
+        {
+            cache?.AppendAllValid(inputIds.shape[1], inputIds.device);
+        }
+        return norm.forward(h).MoveToOuterDisposeScope();                                    // (B, T, C)
+    }
+
+    /// <summary>
+    /// Forward and backward of a training step, one decoder layer at a time, optionally with activation checkpointing:
+    /// the first <paramref name="checkpointedLayers"/> layers keep only their input during the forward pass and run again
+    /// (with gradients) when the backward pass reaches them; the other layers keep their autograd graphs. The gradients
+    /// are those of an ordinary forward + backward either way; checkpointing trades one more forward pass of those layers
+    /// for their activations.
+    /// </summary>
+    /// <param name="inputIds">[B, T] int64 token ids.</param>
+    /// <param name="attentionMask">Optional [B, T] padding mask, as in <see cref="forward"/>.</param>
+    /// <param name="adapter">The LoRA adapter whose parameters receive gradients (added to any already accumulated).</param>
+    /// <param name="checkpointedLayers">How many layers, from the first, to recompute instead of storing (0 ..= L).</param>
+    /// <param name="head">
+    /// Given the [B, T, C] hidden states after the final norm (detached values), computes the loss and returns its
+    /// gradient with respect to them ([B, T, C]); it back-propagates through the head itself (see
+    /// <see cref="Training.ChunkedLmHead.Loss"/>).
+    /// </param>
+    public void ForwardBackward(Tensor inputIds, Tensor? attentionMask, LoraAdapter? adapter, int checkpointedLayers, Func<Tensor, Tensor> head)
+    {
+        ArgumentNullException.ThrowIfNull(head);
+        Validate(inputIds, attentionMask, null);
+        int count = layers.Count;
+        ArgumentOutOfRangeException.ThrowIfNegative(checkpointedLayers);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(checkpointedLayers, count);
+
+        using var scope = torch.NewDisposeScope();
+        AttentionContext context;
+        Tensor x;
+        using (torch.no_grad())
+        {
+            (context, _) = Prepare(inputIds, attentionMask, null, adapter);
+            x = embed_tokens.forward(inputIds);                                              // (B, T, C)
+        }
+
+        // inputs[l]: layer l's input (a leaf that collects its gradient, except layer 0's: the embedding is frozen);
+        // outputs[l]: its graph-attached output, for layers that are not checkpointed.
+        var inputs = new Tensor[count];
+        var outputs = new Tensor?[count];
+        for (int l = 0; l < count; l++)
+        {
+            if (l < checkpointedLayers)
+            {
+                inputs[l] = x;
+                using var noGrad = torch.no_grad();
+                x = layers[l].forward(x, context);
+            }
+            else
+            {
+                inputs[l] = Leaf(x, l > 0);
+                using var grad = torch.enable_grad();
+                outputs[l] = layers[l].forward(inputs[l], context);
+                x = outputs[l]!.detach();
+            }
+        }
+
+        var last = Leaf(x, true);
+        Tensor normed;
+        using (torch.enable_grad())
+        {
+            normed = norm.forward(last);                                                     // (B, T, C)
+        }
+
+        var gradient = head(normed.detach());                                                // (B, T, C)
+        normed.backward([gradient]);
+        gradient = last.grad!;
+        for (int l = count - 1; l >= 0 && gradient is not null; l--)
+        {
+            using var layerScope = torch.NewDisposeScope();
+            var input = inputs[l];
+            var output = outputs[l];
+            if (output is null)
+            {
+                input = Leaf(inputs[l], l > 0);
+                using var grad = torch.enable_grad();
+                output = layers[l].forward(input, context);
+            }
+
+            if (output.requires_grad)
+            {
+                output.backward([gradient]);
+            }
+
+            // Layer 0's input needs no gradient; a trunk without adapter weights has none to pass down.
+            gradient = l > 0 && input.grad is { } g ? g.detach().MoveToOuterDisposeScope() : null;
+            outputs[l]?.Dispose();
+            outputs[l] = null;
+        }
+    }
+
+    private static Tensor Leaf(Tensor x, bool requiresGrad)
+    {
+        var leaf = x.detach();
+        return requiresGrad ? leaf.requires_grad_(true) : leaf;
+    }
+
+    private static void Validate(Tensor inputIds, Tensor? attentionMask, KvCache? cache)
+    {
         if (inputIds.dim() != 2)
         {
             throw new ArgumentException($"input_ids must be [batch, seq], got [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
@@ -59,8 +174,12 @@ internal sealed class TransformerModel : nn.Module
         {
             throw new ArgumentException($"the KV cache holds {cache.BatchSize} sequences but input_ids has {batch} rows.", nameof(cache));
         }
+    }
 
-        using var scope = torch.NewDisposeScope();
+    /// <summary>RoPE angles and the attention mask of one forward pass, and the new tokens' validity (null without mask and cache).</summary>
+    private (AttentionContext Context, Tensor? NewValid) Prepare(Tensor inputIds, Tensor? attentionMask, KvCache? cache, LoraAdapter? adapter)
+    {
+        long batch = inputIds.shape[0], time = inputIds.shape[1];
         var device = inputIds.device;
         Tensor cos, sin;                                                                     // (B or 1, 1, T, D)
         Tensor? mask = null;                                                                 // (B, 1, T, S)
@@ -99,21 +218,7 @@ internal sealed class TransformerModel : nn.Module
             (cos, sin) = _rotary.Compute(positions);                                         // (B, 1, T, D)
         }
 
-        var context = new AttentionContext(cos, sin, mask, cache, adapter);
-        var h = embed_tokens.forward(inputIds);                                              // (B, T, C)
-        foreach (var layer in layers)
-        {
-            h = layer.forward(h, context);                                                   // (B, T, C)
-        }
-        if (newValid is not null)
-        {
-            cache?.AppendValid(newValid);
-        }
-        else
-        {
-            cache?.AppendAllValid(time, device);
-        }
-        return norm.forward(h).MoveToOuterDisposeScope();                                    // (B, T, C)
+        return (new AttentionContext(cos, sin, mask, cache, adapter), newValid);
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using TinkerFlow.Local.Lora;
 using TinkerFlow.Local.Model;
+using TinkerFlow.Local.Training;
 using TinkerFlow.Types;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -11,7 +12,7 @@ internal sealed partial class Sampler
 {
     /// <summary>
     /// Log-probabilities of each prompt token given the tokens before it, and optionally the top-k alternatives,
-    /// computed from the prefill's hidden states in position chunks.
+    /// computed from the prefill's hidden states by the chunked LM head (<see cref="ChunkedLmHead.Logprobs"/>).
     /// </summary>
     /// <param name="model">The model whose <c>lm_head</c> projects the hidden states.</param>
     /// <param name="adapter">The adapter the prefill used.</param>
@@ -29,42 +30,37 @@ internal sealed partial class Sampler
         int length = (int)promptIds.shape[1];
         var logprobs = wantLogprobs ? new double?[length] : null;
         var alternatives = topk > 0 ? new IReadOnlyList<TopkPromptLogprob>?[length] : null;
-        long chunk = Math.Max(1, PromptLogitsChunkElements / model.Config.VocabSize);
-
-        // Position p's logits predict token p + 1, so positions 0 .. T-2 score tokens 1 .. T-1.
-        for (long start = 0; start < length - 1; start += chunk)
+        if (length < 2)
         {
-            using var scope = torch.NewDisposeScope();
-            long count = Math.Min(chunk, length - 1 - start);
-            var logits = model.lm_head.forward(hidden.narrow(1, start, count), adapter)
-                .to(ScalarType.Float32)
-                .squeeze(0);                                                                 // (n, V)
-            var logp = logits.log_softmax(-1);                                               // (n, V)
+            return (logprobs, alternatives);
+        }
 
-            if (logprobs is not null)
+        // Position p's logits predict token p + 1, so positions 0 .. T-2 score tokens 1 .. T-1 (the shared chunked head).
+        using var scope = torch.NewDisposeScope();
+        var rows = hidden[0].narrow(0, 0, length - 1);                                       // (T-1, C)
+        var targets = wantLogprobs ? promptIds[0].narrow(0, 1, length - 1) : null;           // (T-1)
+        var (picked, topValues, topIds) = ChunkedLmHead.Logprobs(model.lm_head, adapter, rows, targets, topk);
+        if (picked is not null)
+        {
+            var values = picked.data<float>().ToArray();
+            for (int i = 0; i < values.Length; i++)
             {
-                var targets = promptIds[0].narrow(0, start + 1, count);                     // (n)
-                var picked = logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1).cpu().data<float>().ToArray(); // (n)
-                for (int i = 0; i < count; i++)
-                {
-                    logprobs[start + 1 + i] = picked[i];
-                }
+                logprobs![i + 1] = values[i];
             }
+        }
 
-            if (alternatives is not null)
+        if (topValues is not null)
+        {
+            var v = topValues.data<float>().ToArray();
+            var ids = topIds!.data<long>().ToArray();
+            for (int i = 0; i < length - 1; i++)
             {
-                var (values, indices) = logp.topk(topk, -1);                                 // (n, k), most likely first
-                var v = values.cpu().data<float>().ToArray();
-                var ids = indices.cpu().data<long>().ToArray();
-                for (int i = 0; i < count; i++)
+                var list = new TopkPromptLogprob[topk];
+                for (int j = 0; j < topk; j++)
                 {
-                    var list = new TopkPromptLogprob[topk];
-                    for (int j = 0; j < topk; j++)
-                    {
-                        list[j] = new TopkPromptLogprob((int)ids[i * topk + j], v[i * topk + j]);
-                    }
-                    alternatives[start + 1 + i] = list;
+                    list[j] = new TopkPromptLogprob((int)ids[i * topk + j], v[i * topk + j]);
                 }
+                alternatives![i + 1] = list;
             }
         }
 

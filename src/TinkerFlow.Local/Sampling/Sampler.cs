@@ -47,10 +47,6 @@ internal sealed partial class Sampler
     /// <summary>Largest accepted <c>num_samples</c>.</summary>
     public const int MaxNumSamples = 1024;
 
-    // Prompt logprobs project the prompt's hidden states to the vocabulary in chunks of at most this many logits, so a
-    // long prompt with a large vocabulary never materialises [T, V] at once.
-    private const long PromptLogitsChunkElements = 1L << 22;
-
     /// <summary>Samples <paramref name="numSamples"/> completions of <paramref name="prompt"/>.</summary>
     /// <param name="model">The base model.</param>
     /// <param name="adapter">LoRA adapter to sample with, or null for the base model.</param>
