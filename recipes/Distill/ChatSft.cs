@@ -1,5 +1,5 @@
 using TinkerFlow.Cookbook.Data;
-using TinkerFlow.Cookbook.Hyperparameters;
+using TinkerFlow.Dataflow;
 using TinkerFlow.Cookbook.Renderers;
 using TinkerFlow.Cookbook.Supervised;
 using TinkerFlow.Types;

@@ -208,7 +208,7 @@ internal static class Program
                     {
                         RolloutsPerStep = config.GroupsPerBatch,
                         MaxStaleness = config.MaxStaleness,
-                        Training = new TrainingStageOptions { LossFn = config.LossFn, AdamParams = _ => adam, TotalSteps = segmentEnd - segmentStart },
+                        Training = new TrainingStageOptions { Loss = TrainingLoss.BuiltIn(config.LossFn), AdamParams = _ => adam, TotalSteps = segmentEnd - segmentStart },
                         CancellationToken = stop.Token,
                     });
 

@@ -89,7 +89,7 @@ public sealed class RlPipeline<TItem, TRollout>
         _options = options;
         _perMinibatch = options.RolloutsPerStep / options.MinibatchesPerStep;
         _supervisor = new GraphSupervisor(options.CancellationToken);
-        _gate = new VersionGate(initialSampler, 0);
+        _gate = new VersionGate(initialSampler, options.Training.FirstStep);
         var token = options.CancellationToken;
         var concurrency = options.EffectiveMaxConcurrentRollouts;
 
@@ -132,7 +132,7 @@ public sealed class RlPipeline<TItem, TRollout>
     /// <summary>Completes when every block has finished: faulted with the first fault, cancelled when <see cref="RlPipelineOptions.CancellationToken"/> fired.</summary>
     public Task Completion { get; }
 
-    /// <summary>One <see cref="MetricRecord"/> per step: the training metrics plus <c>rl/staleness_mean</c>, <c>rl/staleness_max</c>, <c>rl/sampler_version</c>, …</summary>
+    /// <summary>One <see cref="MetricRecord"/> per step: the training metrics plus <c>sampling_client/step_mean</c>, <c>sampling_client/step_max</c>, <c>rl/sampler_version</c>, …</summary>
     public IObservable<MetricRecord> Metrics => _metrics;
 
     /// <summary>The latest published sampler version (optimizer steps in its weights).</summary>
@@ -150,7 +150,7 @@ public sealed class RlPipeline<TItem, TRollout>
     private async Task<Admission<TItem>> AdmitAsync(TItem item)
     {
         var index = _admitted++;
-        var step = (int)(index / _options.RolloutsPerStep);
+        var step = _options.Training.FirstStep + (int)(index / _options.RolloutsPerStep);
         var minibatch = (int)(index % _options.RolloutsPerStep) / _perMinibatch;
         // Admission control: start only once the latest sampler is at most MaxStaleness steps behind the step that
         // will train this rollout. Later versions only make the bound easier to hold.
