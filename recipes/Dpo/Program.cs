@@ -3,9 +3,10 @@
 //
 //   dotnet run -c Release --project recipes/Dpo -- --log-path runs/dpo [--max-steps 60] [--beta 0.1] [--base-url URL] [--model NAME]
 //
-// Each step trains on BatchSize preference pairs through ForwardBackwardCustomAsync (wire-protocol §10.5): the client
-// computes loss = −log σ(β·[(s_c − s_c^ref) − (s_r − s_r^ref)]) from the policy's per-token logprobs, where s is the
-// summed logprob of the answer tokens and s^ref the same under the base model. Reference scores come from a sampling
+// Each step trains on BatchSize preference pairs through TinkerFlow.Torch's ForwardBackwardCustomAsync (wire-protocol
+// §10.5): the client computes loss = −log σ(β·[(s_c − s_c^ref) − (s_r − s_r^ref)]) as a TorchSharp loss (DpoLoss.cs;
+// autograd supplies the gradient) from the policy's per-token logprobs, where s is the summed logprob of the answer
+// tokens and s^ref the same under the base model, carried by each datum as an extra loss input. Reference scores come from a sampling
 // client on the base model (the LoRA's initial weights), are computed once per pair and cached in
 // log_path/reference_logprobs.jsonl, so a resumed run neither recomputes nor drifts from them.
 using System.Collections.Concurrent;
@@ -20,7 +21,9 @@ using TinkerFlow.Cookbook.Recipes;
 using TinkerFlow.Cookbook.Renderers;
 using TinkerFlow.Cookbook.Supervised;
 using TinkerFlow.Recipes.Dpo;
+using TinkerFlow.Torch;
 using TinkerFlow.Types;
+using TorchSharp;
 
 var config = RecipeArgs.Parse(new Config(), args);
 Console.WriteLine($"Dpo config: {RecipeArgs.Describe(config)}");
@@ -76,7 +79,8 @@ async Task<double> ReferenceScoreAsync(Datum datum)
     return DpoLoss.Score([.. logprobs.Skip(1).Select(lp => (float)(lp ?? 0))], weights);
 }
 
-async Task<List<double>> ReferenceScoresAsync(IReadOnlyList<PreferencePair> pairs, IReadOnlyList<Datum> data)
+// The datums with their reference scores attached (DpoLoss.ReferenceScoreKey); the score never leaves the client.
+async Task<List<Datum>> WithReferenceScoresAsync(IReadOnlyList<PreferencePair> pairs, IReadOnlyList<Datum> data)
 {
     var missing = pairs.Select((p, i) => (p, i)).Where(x => !referenceCache.ContainsKey(x.p.Index)).ToList();
     var computed = await Task.WhenAll(missing.Select(async x =>
@@ -89,20 +93,22 @@ async Task<List<double>> ReferenceScoresAsync(IReadOnlyList<PreferencePair> pair
     }
 
     File.AppendAllLines(referenceFile, lines);
-    return [.. pairs.SelectMany(p => new[] { referenceCache[p.Index].Chosen, referenceCache[p.Index].Rejected })];
+    var scores = pairs.SelectMany(p => new[] { referenceCache[p.Index].Chosen, referenceCache[p.Index].Rejected }).ToList();
+    return [.. data.Select((d, i) => DpoLoss.WithReferenceScore(d, scores[i]))];
 }
 
 // ---- Held-out evaluation: the same loss and metrics, from a forward pass (no gradients), prefixed test/.
-var testData = ToData(test);
-var testReference = await ReferenceScoresAsync(test, testData);
+var testPlain = ToData(test);
+var testData = await WithReferenceScoresAsync(test, testPlain);
 var basePreference = test.Count(p => referenceCache[p.Index].Chosen > referenceCache[p.Index].Rejected) / (double)test.Count;
 Console.WriteLine($"The base model already prefers the chosen answer on {basePreference:P1} of held-out pairs (test/base_preference_accuracy)");
 
 async Task<Dictionary<string, double>> EvaluateAsync()
 {
-    var forward = await training.ForwardAsync(WaitUntil.Completed, testData, LossFnType.CrossEntropy);
-    var logprobs = forward.Value.LossFnOutputs.Select(o => o["logprobs"].ToFloat32Array()).ToList();
-    var metrics = DpoLoss.Compute(testData, logprobs, testReference, config.Beta).Metrics!;
+    var forward = await training.ForwardAsync(WaitUntil.Completed, testPlain, LossFnType.CrossEntropy);
+    using var scope = torch.NewDisposeScope();
+    var logprobs = forward.Value.LossFnOutputs.Select(o => o["logprobs"].ToTorch()).ToList();
+    var metrics = DpoLoss.Compute(testData, logprobs, config.Beta).Metrics!;
     var result = metrics.Where(kv => kv.Key != "num_pairs").ToDictionary(kv => $"test/{kv.Key}", kv => kv.Value);
     result["test/base_preference_accuracy"] = basePreference;
     return result;
@@ -123,11 +129,10 @@ for (var step = startStep; step < config.MaxSteps; step++)
 
     var order = SeededRandom.Permutation(train.Count, config.Seed + epoch);
     var pairs = order.Skip(batchIndex * config.BatchSize).Take(config.BatchSize).Select(i => train[i]).ToList();
-    var batch = ToData(pairs);
-    var referenceScores = await ReferenceScoresAsync(pairs, batch);
+    var batch = await WithReferenceScoresAsync(pairs, ToData(pairs));
     var lr = schedule.GetLr(step);
 
-    var fb = await training.ForwardBackwardCustomAsync(WaitUntil.Started, batch, (data, logprobs) => DpoLoss.Compute(data, logprobs, referenceScores, config.Beta));
+    var fb = await training.ForwardBackwardCustomAsync(WaitUntil.Started, batch, DpoLoss.Create(config.Beta));
     var optim = await training.OptimStepAsync(WaitUntil.Started, new AdamParams { LearningRate = lr });
     var output = await fb;
     var optimResult = await optim;

@@ -203,7 +203,7 @@ public partial class TrainingClient
         ArgumentException.ThrowIfNullOrWhiteSpace(lossFn);
         if (!LossFnType.IsKnown(lossFn))
         {
-            throw new ArgumentException($"Unknown loss_fn '{lossFn}'. Use one of: {string.Join(", ", LossFnType.All)}; for any other loss use ForwardBackwardCustomAsync.", nameof(lossFn));
+            throw new ArgumentException($"Unknown loss_fn '{lossFn}'. Use one of: {string.Join(", ", LossFnType.All)}; for any other loss use ForwardBackwardCustomAsync (in TinkerFlow.Torch).", nameof(lossFn));
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Tasks.Dataflow;
 using TinkerFlow.Dataflow.Tests.Fakes;
+using TinkerFlow.Torch;
 using TinkerFlow.Types;
 
 namespace TinkerFlow.Dataflow.Tests;
@@ -143,10 +144,10 @@ public sealed class TrainingStageTests
         var (service, trainer) = await TestData.TrainerAsync(fake);
         await using var _ = service;
         var calls = 0;
-        CustomLossFunction loss = (data, logprobs) =>
+        TorchLossFunction loss = (data, logprobs) =>
         {
             Interlocked.Increment(ref calls);
-            return new CustomLossResult(-logprobs.Sum(l => l.Sum()), logprobs.Select(l => Enumerable.Repeat(-1f, l.Length).ToArray()).ToList(), new Dictionary<string, double> { ["custom_metric"] = 42 });
+            return new TorchLossResult(-TorchSharp.torch.cat([.. logprobs]).sum(), new Dictionary<string, double> { ["custom_metric"] = 42 });
         };
         var stage = new TrainingStage(trainer, new TrainingStageOptions { Loss = TrainingLoss.Custom("hand", (client, data, ct) => client.ForwardBackwardCustomAsync(WaitUntil.Started, data, loss, ct)) });
         var (sink, results) = Collect(stage);

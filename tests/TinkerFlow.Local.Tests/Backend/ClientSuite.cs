@@ -270,25 +270,6 @@ public abstract class ClientSuite : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ForwardBackwardCustom_AppliesTheUserGradient()
-    {
-        var (client, tokenizer) = await NewClientAsync();
-        var data = new List<Datum> { TextDatum(tokenizer, "custom loss") };
-        var baseline = (await client.ForwardAsync(WaitUntil.Completed, data, LossFnType.CrossEntropy)).Value.LossFnOutputs[0]["logprobs"].ToFloat32Array().Sum();
-
-        // Maximise the summed logprob: loss = −Σ lp, gradient −1 per token.
-        for (var i = 0; i < 5; i++)
-        {
-            var r = await client.ForwardBackwardCustomAsync(WaitUntil.Completed, data, (_, lps) => new CustomLossResult(-lps[0].Sum(), [lps[0].Select(_ => -1f).ToArray()], new Dictionary<string, double> { ["custom"] = 1 }));
-            Assert.Equal(1, r.Value.Metrics["custom"]);
-            await client.OptimStepAsync(WaitUntil.Completed, new AdamParams { LearningRate = 1e-2 });
-        }
-
-        var after = (await client.ForwardAsync(WaitUntil.Completed, data, LossFnType.CrossEntropy)).Value.LossFnOutputs[0]["logprobs"].ToFloat32Array().Sum();
-        Assert.True(after > baseline + 1, $"summed logprob {baseline:F3} → {after:F3}");
-    }
-
-    [Fact]
     public async Task RestClient_ListsRunsAndSessions()
     {
         var (client, _) = await NewClientAsync();
