@@ -33,8 +33,9 @@ public sealed class DatasetCursor
     }
 
     /// <summary>The datums from the start cursor on, endlessly (each epoch in its own order).</summary>
+    /// <param name="cancellationToken">Stops the stream.</param>
     /// <returns>The stream.</returns>
-    public IEnumerable<Datum> Read()
+    public async IAsyncEnumerable<Datum> ReadAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         long position = 0;
         var (epoch, batch, item) = (_start.Epoch, _start.Batch, _start.Item);
@@ -48,7 +49,7 @@ public sealed class DatasetCursor
                     _batchStarts[position] = (epoch, batch, item);
                 }
 
-                foreach (var datum in _dataset.GetBatch(batch).Skip(item))
+                foreach (var datum in (await _dataset.GetBatchAsync(batch, cancellationToken).ConfigureAwait(false)).Skip(item))
                 {
                     position++;
                     yield return datum;

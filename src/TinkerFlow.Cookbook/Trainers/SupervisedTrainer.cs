@@ -93,7 +93,7 @@ public sealed class SupervisedTrainer
             },
         };
         LearningRate = options.LearningRate;
-        _pipeline = new TrainingPipeline(run.Client, _cursor.Read(), Options);
+        _pipeline = new TrainingPipeline(run.Client, _cursor.ReadAsync(), Options);
     }
 
     /// <summary>The graph's options, as built.</summary>

@@ -24,7 +24,7 @@ namespace TinkerFlow.Dataflow;
 /// </remarks>
 public sealed class TrainingPipeline
 {
-    private readonly IEnumerable<Datum> _source;
+    private readonly IAsyncEnumerable<Datum> _source;
     private readonly TrainingPipelineOptions _options;
     private readonly GraphSupervisor _supervisor;
     private readonly IPropagatorBlock<Datum, IReadOnlyList<Datum>> _batcher;
@@ -42,6 +42,15 @@ public sealed class TrainingPipeline
     /// <param name="source">The datums, in training order, from the run's data cursor on; may be endless (epochs).</param>
     /// <param name="options">Batching, the stage's settings (loss, schedule, barriers, first step), the step limit.</param>
     public TrainingPipeline(TrainingClient trainingClient, IEnumerable<Datum> source, TrainingPipelineOptions options)
+        : this(trainingClient, (source ?? throw new ArgumentNullException(nameof(source))).ToAsyncEnumerable(), options)
+    {
+    }
+
+    /// <summary>Builds the graph over an asynchronous source (e.g. datums that need a reference model's scores first).</summary>
+    /// <param name="trainingClient">The model being trained.</param>
+    /// <param name="source">The datums, in training order, from the run's data cursor on; may be endless.</param>
+    /// <param name="options">Batching, the stage's settings (loss, schedule, barriers, first step), the step limit.</param>
+    public TrainingPipeline(TrainingClient trainingClient, IAsyncEnumerable<Datum> source, TrainingPipelineOptions options)
     {
         ArgumentNullException.ThrowIfNull(trainingClient);
         ArgumentNullException.ThrowIfNull(source);
@@ -160,7 +169,7 @@ public sealed class TrainingPipeline
                 return;
             }
 
-            foreach (var datum in _source)
+            await foreach (var datum in _source.WithCancellation(linked.Token).ConfigureAwait(false))
             {
                 if (linked.IsCancellationRequested || !await _batcher.SendAsync(datum, linked.Token).ConfigureAwait(false))
                 {
