@@ -1,4 +1,5 @@
 using TinkerFlow.Local.Engine;
+using TinkerFlow.Local.Limits;
 using TinkerFlow.Local.Sampling;
 using TinkerFlow.Local.Storage;
 using TinkerFlow.Local.Training;
@@ -19,24 +20,36 @@ public sealed partial class LocalBackend
                     var session = Store.GetSession(request.SessionId, Options.Owner);
                     var samplerId = $"{session.SessionId}:sample:{request.SamplingSessionSeqId}";
                     SamplerState state;
+                    MemoryLedger.Reservation reservation;
                     if (request.ModelPath is { } path)
                     {
                         var (_, dir, run) = Store.ResolveTinkerPath(path, Options.Owner);
                         if (request.BaseModel is { } requested && !string.Equals(requested, run.BaseModel, StringComparison.OrdinalIgnoreCase))
                         {
-                            throw new TinkerUserInputException($"'{path}' was trained on '{run.BaseModel}', not '{requested}'; omit base_model or pass the matching one.");
+                            throw new TinkerUserInputException($"'{path}' was trained on '{run.BaseModel}', not '{Truncate(requested)}'; omit base_model or pass the matching one.");
                         }
 
                         var baseModel = Models.Get(run.BaseModel);
-                        state = new SamplerState(baseModel, CheckpointIo.LoadAdapterFrom(dir, baseModel, path), path);
+                        reservation = AdmitSampler(samplerId, baseModel, run.LoraConfig);
+                        try
+                        {
+                            state = new SamplerState(baseModel, CheckpointIo.LoadAdapterFrom(dir, baseModel, path), path);
+                        }
+                        catch
+                        {
+                            reservation.Dispose();
+                            throw;
+                        }
                     }
                     else
                     {
                         var name = request.BaseModel ?? throw new TinkerUserInputException("create_sampling_session needs base_model or model_path.");
-                        state = new SamplerState(Models.Get(name), adapter: null, modelPath: null);
+                        var baseModel = Models.Get(name);
+                        reservation = AdmitSampler(samplerId, baseModel, lora: null);
+                        state = new SamplerState(baseModel, adapter: null, modelPath: null);
                     }
 
-                    RegisterSampler(samplerId, state, session.SessionId);
+                    RegisterSampler(samplerId, state, session.SessionId, reservation);
                     return new CreateSamplingSessionResponse { SamplingSessionId = samplerId };
                 },
                 requestId: null),
@@ -46,9 +59,21 @@ public sealed partial class LocalBackend
     public override Task<BackendOperation<SampleResponse>> SampleAsync(SampleRequest request, CancellationToken cancellationToken = default)
     {
         var requestId = NewRequestId();
+        MemoryLedger.Reservation reservation;
+        try
+        {
+            // Refused before it is queued: the KV cache it would need, against the per-request limit and the budgets.
+            reservation = Guard(() => AdmitSample(request), requestId);
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<BackendOperation<SampleResponse>>(ex);
+        }
+
         var task = Task.Run(
             async () =>
             {
+                using var held = reservation;
                 var state = ResolveSampler(request, requestId);
                 await _sampleSlots.WaitAsync(CancellationToken.None).ConfigureAwait(false);
                 try
@@ -113,14 +138,16 @@ public sealed partial class LocalBackend
             requestId);
     }
 
-    private void RegisterSampler(string samplerId, SamplerState state, string sessionId)
+    private void RegisterSampler(string samplerId, SamplerState state, string sessionId, MemoryLedger.Reservation reservation)
     {
         if (_samplers.TryRemove(samplerId, out var previous))
         {
             previous.Dispose();
+            Release(samplerId);
         }
 
         _samplers[samplerId] = state;
+        Hold(samplerId, reservation);
         Store.SaveSampler(new SamplerRecord { SamplerId = samplerId, BaseModel = state.Base.Name, ModelPath = state.ModelPath, Owner = Options.Owner });
         Store.AddToSession(sessionId, Options.Owner, samplerId: samplerId);
     }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using TinkerFlow.Local.Engine;
+using TinkerFlow.Local.Limits;
 using TinkerFlow.Local.Lora;
 using TinkerFlow.Local.Storage;
 using TinkerFlow.Local.Training;
@@ -13,7 +14,18 @@ public sealed partial class LocalBackend
     public override Task<BackendOperation<CreateModelResponse>> CreateModelAsync(CreateModelRequest request, CancellationToken cancellationToken = default)
     {
         var requestId = NewRequestId();
-        var task = Task.Run(() => Guard(() => CreateModel(request), requestId), CancellationToken.None);
+        MemoryLedger.Reservation? reservation;
+        try
+        {
+            // Admission runs before the request is accepted, so an oversized model is refused with nothing allocated.
+            reservation = Guard(() => AdmitModel(request.SessionId, request.ModelSeqId, request.BaseModel, request.LoraConfig ?? new LoraConfig()), requestId);
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<BackendOperation<CreateModelResponse>>(ex);
+        }
+
+        var task = Task.Run(() => Guard(() => CreateModel(request, reservation), requestId), CancellationToken.None);
         return Task.FromResult(Queued(requestId, task));
     }
 
@@ -34,16 +46,20 @@ public sealed partial class LocalBackend
 
     /// <inheritdoc/>
     public override Task<BackendOperation<ForwardBackwardOutput>> ForwardAsync(ForwardRequest request, CancellationToken cancellationToken = default) =>
-        Enqueue(request.ModelId, request.SeqId, model => TrainingComputation.Run(model, request.ForwardInput, backward: false, Options.MaxTokensPerMicroBatch));
+        Enqueue(request.ModelId, request.SeqId, model => TrainingComputation.Run(model, request.ForwardInput, backward: false, Options.MaxTokensPerMicroBatch), () => AdmitBatch(request.ModelId, request.ForwardInput, "forward"));
 
     /// <inheritdoc/>
     public override Task<BackendOperation<ForwardBackwardOutput>> ForwardBackwardAsync(ForwardBackwardRequest request, CancellationToken cancellationToken = default) =>
-        Enqueue(request.ModelId, request.SeqId, model =>
-        {
-            var output = TrainingComputation.Run(model, request.ForwardBackwardInput, backward: true, Options.MaxTokensPerMicroBatch);
-            NativeSetup.AfterStep();
-            return output;
-        });
+        Enqueue(
+            request.ModelId,
+            request.SeqId,
+            model =>
+            {
+                var output = TrainingComputation.Run(model, request.ForwardBackwardInput, backward: true, Options.MaxTokensPerMicroBatch);
+                NativeSetup.AfterStep();
+                return output;
+            },
+            () => AdmitBatch(request.ModelId, request.ForwardBackwardInput, "forward_backward"));
 
     /// <inheritdoc/>
     public override Task<BackendOperation<OptimStepResponse>> OptimStepAsync(OptimStepRequest request, CancellationToken cancellationToken = default) =>
@@ -78,8 +94,18 @@ public sealed partial class LocalBackend
             var seq = request.SamplingSessionSeqId
                 ?? throw new TinkerUserInputException("save_weights_for_sampler needs either path (a name) or sampling_session_seq_id (an ephemeral snapshot).");
             var samplerId = $"{model.SessionId}:sample:{seq}";
-            var snapshot = model.Adapter.Clone();
-            RegisterSampler(samplerId, new SamplerState(model.Base, snapshot, modelPath: null), model.SessionId);
+            var reservation = AdmitSampler(samplerId, model.Base, model.LoraConfig);
+            try
+            {
+                var snapshot = model.Adapter.Clone();
+                RegisterSampler(samplerId, new SamplerState(model.Base, snapshot, modelPath: null), model.SessionId, reservation);
+            }
+            catch
+            {
+                reservation.Dispose();
+                throw;
+            }
+
             return new SaveWeightsForSamplerResponse { SamplingSessionId = samplerId };
         });
 
@@ -97,14 +123,17 @@ public sealed partial class LocalBackend
                         var sessionId = request.SessionId ?? throw new TinkerUserInputException("load_weights needs model_id, or session_id + model_seq_id to create the model.");
                         var seq = request.ModelSeqId ?? throw new TinkerUserInputException("load_weights with session_id needs model_seq_id.");
                         var (_, _, run) = Store.ResolveTinkerPath(request.Path, Options.Owner);
-                        var created = CreateModel(new CreateModelRequest
-                        {
-                            SessionId = sessionId,
-                            ModelSeqId = seq,
-                            BaseModel = request.BaseModel ?? run.BaseModel,
-                            UserMetadata = request.UserMetadata,
-                            LoraConfig = run.LoraConfig,
-                        });
+                        var baseModel = request.BaseModel ?? run.BaseModel;
+                        var created = CreateModel(
+                            new CreateModelRequest
+                            {
+                                SessionId = sessionId,
+                                ModelSeqId = seq,
+                                BaseModel = baseModel,
+                                UserMetadata = request.UserMetadata,
+                                LoraConfig = run.LoraConfig,
+                            },
+                            AdmitModel(sessionId, seq, baseModel, run.LoraConfig));
                         var model = GetModel(created.ModelId);
                         return model.Executor.Enqueue(null, () => Guard(() => CheckpointIo.LoadTrainingState(Store, model, request.Path, request.Optimizer, Options.Owner), requestId)).GetAwaiter().GetResult()
                             with { ModelId = created.ModelId };
@@ -130,6 +159,7 @@ public sealed partial class LocalBackend
                     if (_models.TryRemove(model.ModelId, out _))
                     {
                         model.Dispose();
+                        Release(model.ModelId);
                     }
 
                     return new UnloadModelResponse { ModelId = request.ModelId };
@@ -139,7 +169,22 @@ public sealed partial class LocalBackend
         return Task.FromResult(Queued(requestId, task));
     }
 
-    private CreateModelResponse CreateModel(CreateModelRequest request)
+    /// <summary>Builds an admitted training model; the reservation is held while it is loaded and released on any failure.</summary>
+    private CreateModelResponse CreateModel(CreateModelRequest request, MemoryLedger.Reservation? reservation)
+    {
+        try
+        {
+            var response = CreateModelCore(request, reservation);
+            return response;
+        }
+        catch
+        {
+            reservation?.Dispose();
+            throw;
+        }
+    }
+
+    private CreateModelResponse CreateModelCore(CreateModelRequest request, MemoryLedger.Reservation? reservation)
     {
         var session = Store.GetSession(request.SessionId, Options.Owner);
         var lora = request.LoraConfig ?? new LoraConfig();
@@ -147,6 +192,7 @@ public sealed partial class LocalBackend
         if (_models.ContainsKey(modelId))
         {
             // A replayed create_model: the model already exists.
+            reservation?.Dispose();
             return new CreateModelResponse { ModelId = modelId };
         }
 
@@ -163,8 +209,11 @@ public sealed partial class LocalBackend
         if (!_models.TryAdd(modelId, model))
         {
             model.Dispose();
+            reservation?.Dispose();
             return new CreateModelResponse { ModelId = modelId };
         }
+
+        Hold(modelId, reservation);
 
         var now = Store.Now;
         Store.SaveRun(new RunRecord
@@ -185,9 +234,27 @@ public sealed partial class LocalBackend
     /// <summary>PEFT <c>lora_alpha</c> of every adapter: the update is scaled by 32 / rank.</summary>
     internal const double LoraAlpha = 32;
 
-    private Task<BackendOperation<T>> Enqueue<T>(string? modelId, int? seqId, Func<TrainingModel, T> work)
+    private Task<BackendOperation<T>> Enqueue<T>(string? modelId, int? seqId, Func<TrainingModel, T> work, Action? admit = null)
     {
         var requestId = NewRequestId();
+        if (admit is not null)
+        {
+            try
+            {
+                Guard(
+                    () =>
+                    {
+                        admit();
+                        return true;
+                    },
+                    requestId);
+            }
+            catch (Exception ex)
+            {
+                return Task.FromException<BackendOperation<T>>(ex);
+            }
+        }
+
         Task<T> task;
         try
         {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using TinkerFlow.Local.Engine;
+using TinkerFlow.Local.Limits;
 using TinkerFlow.Local.Storage;
 using TinkerFlow.Local.Training;
 using TinkerFlow.Types;
@@ -43,6 +44,9 @@ public sealed partial class LocalBackend : TinkerBackend
             throw new ArgumentOutOfRangeException(nameof(options), Options.MaxConcurrentSamples, "MaxConcurrentSamples must be at least 1.");
         }
 
+        Options.Limits.Validate();
+        _ledger = new MemoryLedger(() => Options.Limits);
+
         NativeSetup.EnsureInitialized();
         Store = store ?? new LocalStore(Options.HomeDirectory, Options.TimeProvider);
         Models = new BaseModelRegistry(Store.Home, Options.ModelDirectories);
@@ -61,6 +65,7 @@ public sealed partial class LocalBackend : TinkerBackend
             MaxTokensPerMicroBatch = root.Options.MaxTokensPerMicroBatch,
             SeqGapGrace = root.Options.SeqGapGrace,
             TimeProvider = root.Options.TimeProvider,
+            Limits = root.Options.Limits,
         };
         Store = root.Store;
         Models = root.Models;
@@ -68,6 +73,8 @@ public sealed partial class LocalBackend : TinkerBackend
         _samplers = root._samplers;
         _sampleSlots = root._sampleSlots;
         _sampler = root._sampler;
+        _ledger = root._ledger;
+        _held = root._held;
         _isView = true;
     }
 
@@ -95,6 +102,7 @@ public sealed partial class LocalBackend : TinkerBackend
     public override Task<CreateSessionResponse> CreateSessionAsync(CreateSessionRequest request, CancellationToken cancellationToken = default) =>
         Sync(() =>
         {
+            AdmitSession();
             var session = Store.CreateSession(Options.Owner, request);
             return new CreateSessionResponse { SessionId = session.SessionId };
         });
@@ -109,7 +117,7 @@ public sealed partial class LocalBackend : TinkerBackend
 
     /// <inheritdoc/>
     public override Task<TinkerTokenizer> GetTokenizerAsync(string baseModel, CancellationToken cancellationToken = default) =>
-        Sync<TinkerTokenizer>(() => Models.Get(baseModel).Tokenizer);
+        Sync<TinkerTokenizer>(() => Models.GetTokenizer(baseModel));
 
     /// <summary>Writes a trained adapter merged into its base model as a Hugging Face model folder.</summary>
     /// <param name="tinkerPath">A training or sampler checkpoint path.</param>
@@ -145,6 +153,11 @@ public sealed partial class LocalBackend : TinkerBackend
 
             _models.Clear();
             _samplers.Clear();
+            foreach (var id in _held.Keys)
+            {
+                Release(id);
+            }
+
             Models.Dispose();
         }
 
@@ -178,7 +191,13 @@ public sealed partial class LocalBackend : TinkerBackend
             if (_models.TryRemove(model.ModelId, out _))
             {
                 // Let queued work finish first, then free the tensors on the executor's own thread order.
-                _ = model.Executor.Enqueue<bool>(null, () => true).ContinueWith(_ => model.Dispose(), TaskScheduler.Default);
+                _ = model.Executor.Enqueue<bool>(null, () => true).ContinueWith(
+                    _ =>
+                    {
+                        model.Dispose();
+                        Release(model.ModelId);
+                    },
+                    TaskScheduler.Default);
                 released++;
             }
         }
@@ -188,6 +207,7 @@ public sealed partial class LocalBackend : TinkerBackend
             // A sample may still be running on the snapshot: drop the reference and let the finalizers free it.
             if (_samplers.TryRemove(samplerId, out _))
             {
+                Release(samplerId);
                 released++;
             }
         }

@@ -1,3 +1,5 @@
+using TinkerFlow.Local.Limits;
+
 namespace TinkerFlow.Local;
 
 /// <summary>
@@ -12,6 +14,7 @@ namespace TinkerFlow.Local;
 /// <item><term><see cref="MaxConcurrentSamples"/></term><description>2 sampling requests computing at once (the rest queue)</description></item>
 /// <item><term><see cref="MaxTokensPerMicroBatch"/></term><description>16,384 padded tokens per forward pass; larger requests run in several passes</description></item>
 /// <item><term><see cref="SeqGapGrace"/></term><description>1 s before a missing seq id stops holding back later requests</description></item>
+/// <item><term><see cref="Limits"/></term><description>admission limits (<see cref="ResourceLimits"/>: LoRA rank, memory budgets, sample and batch sizes, counts per user)</description></item>
 /// </list>
 /// </remarks>
 public sealed class LocalBackendOptions
@@ -33,6 +36,9 @@ public sealed class LocalBackendOptions
 
     /// <summary>How long a missing seq id may hold back a model's later requests.</summary>
     public TimeSpan SeqGapGrace { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Admission limits checked before any allocation a request asks for.</summary>
+    public ResourceLimits Limits { get; init; } = new();
 
     /// <summary>Clock for checkpoint times and TTLs.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;

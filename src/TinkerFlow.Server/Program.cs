@@ -4,12 +4,19 @@ using Microsoft.Extensions.DependencyInjection;
 namespace TinkerFlow.Server;
 
 /// <summary>
-/// <c>dotnet run -c Release --project src/TinkerFlow.Server -- --urls http://127.0.0.1:8000 [--model &lt;name|dir&gt;] [--home &lt;dir&gt;]</c>.
+/// <c>dotnet run -c Release --project src/TinkerFlow.Server -- --urls http://127.0.0.1:8000 [--model &lt;name|dir&gt;] [--home &lt;dir&gt;] [limits…]</c>;
+/// <c>--help</c> lists every option with its default.
 /// </summary>
 internal static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        if (ServerArguments.WantsHelp(args))
+        {
+            Console.WriteLine(ServerArguments.Help());
+            return 0;
+        }
+
         WebApplication app;
         try
         {

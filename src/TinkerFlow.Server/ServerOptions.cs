@@ -1,3 +1,5 @@
+using TinkerFlow.Local.Limits;
+
 namespace TinkerFlow.Server;
 
 /// <summary>
@@ -13,7 +15,8 @@ namespace TinkerFlow.Server;
 /// <item><term><see cref="FutureRetention"/></term><description>10 min after completion</description></item>
 /// <item><term><see cref="SessionTimeout"/></term><description>300 s without a heartbeat frees the session's models and samplers</description></item>
 /// <item><term><see cref="SweepInterval"/></term><description>10 s between clean-ups (futures, sessions, archives)</description></item>
-/// <item><term><see cref="MaxRequestBodyBytes"/></term><description>64 MiB (413 above)</description></item>
+/// <item><term><see cref="MaxRequestBodyBytes"/></term><description>32 MiB (413 above, answered from <c>Content-Length</c> before the body is read)</description></item>
+/// <item><term><see cref="Limits"/></term><description><see cref="ResourceLimits"/>' defaults: LoRA rank ≤ 128 (and ≤ the model's hidden size), memory budget half the machine's memory, a quarter of it per user, an eighth per sample request, 131,072 tokens per forward_backward, 256 live sessions / 32 models / 1,024 samplers per user</description></item>
 /// <item><term><see cref="ArchiveUrlLifetime"/></term><description>15 min</description></item>
 /// <item><term><see cref="MaxConcurrentSamples"/></term><description>2</description></item>
 /// <item><term><see cref="PreloadModels"/></term><description>true: load base models at start-up</description></item>
@@ -45,8 +48,11 @@ public sealed class ServerOptions
     /// <summary>Time between background clean-ups.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>The largest accepted request body; bigger ones get 413.</summary>
-    public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
+    /// <summary>The largest accepted request body; bigger ones get 413 (the SDK chunks forward_backward batches at ~5 MB).</summary>
+    public long MaxRequestBodyBytes { get; set; } = 32L * 1024 * 1024;
+
+    /// <summary>Admission limits of the engine (LoRA rank, memory budgets, sample and batch sizes, per-user counts).</summary>
+    public ResourceLimits Limits { get; set; } = new();
 
     /// <summary>How long a signed archive download URL stays valid.</summary>
     public TimeSpan ArchiveUrlLifetime { get; set; } = TimeSpan.FromMinutes(15);

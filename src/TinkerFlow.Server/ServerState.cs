@@ -36,6 +36,7 @@ internal sealed class ServerState : IAsyncDisposable
                 ModelDirectories = directories,
                 Owner = "server",
                 MaxConcurrentSamples = options.MaxConcurrentSamples,
+                Limits = options.Limits with { SessionWindow = options.SessionTimeout },
                 SeqGapGrace = options.SeqGapGrace,
                 TimeProvider = options.TimeProvider,
             },

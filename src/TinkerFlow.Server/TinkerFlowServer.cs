@@ -25,7 +25,8 @@ public static class TinkerFlowServer
 {
     /// <summary>
     /// Creates the web application. Recognised arguments besides the ASP.NET Core ones (<c>--urls</c>, …):
-    /// <c>--model &lt;name|dir|name=dir&gt;</c> (repeatable) and <c>--home &lt;dir&gt;</c>.
+    /// <c>--model &lt;name|dir|name=dir&gt;</c> (repeatable), <c>--home &lt;dir&gt;</c> and the limits listed by
+    /// by <c>--help</c>.
     /// </summary>
     /// <param name="args">Command-line arguments.</param>
     /// <param name="configure">Adjusts the options after the arguments and environment were applied.</param>
@@ -46,6 +47,39 @@ public static class TinkerFlowServer
                     break;
                 case "--home":
                     options.HomeDirectory = value ?? throw new ArgumentException("--home needs a folder.");
+                    break;
+                case "--max-request-body":
+                    options.MaxRequestBodyBytes = ServerArguments.Bytes(name, value);
+                    break;
+                case "--session-timeout":
+                    options.SessionTimeout = TimeSpan.FromSeconds(ServerArguments.Count(name, value));
+                    break;
+                case "--max-concurrent-samples":
+                    options.MaxConcurrentSamples = ServerArguments.Count(name, value);
+                    break;
+                case "--max-lora-rank":
+                    options.Limits = options.Limits with { MaxLoraRank = ServerArguments.Count(name, value) };
+                    break;
+                case "--memory-budget":
+                    options.Limits = options.Limits with { MemoryBudgetBytes = ServerArguments.Bytes(name, value) };
+                    break;
+                case "--user-memory-budget":
+                    options.Limits = options.Limits with { UserMemoryBudgetBytes = ServerArguments.Bytes(name, value) };
+                    break;
+                case "--max-sample-bytes":
+                    options.Limits = options.Limits with { MaxSampleBytes = ServerArguments.Bytes(name, value) };
+                    break;
+                case "--max-forward-backward-tokens":
+                    options.Limits = options.Limits with { MaxForwardBackwardTokens = ServerArguments.Count(name, value) };
+                    break;
+                case "--max-sessions-per-user":
+                    options.Limits = options.Limits with { MaxSessionsPerUser = ServerArguments.Count(name, value) };
+                    break;
+                case "--max-models-per-user":
+                    options.Limits = options.Limits with { MaxModelsPerUser = ServerArguments.Count(name, value) };
+                    break;
+                case "--max-samplers-per-user":
+                    options.Limits = options.Limits with { MaxSamplersPerUser = ServerArguments.Count(name, value) };
                     break;
                 default:
                     rest.Add(args[i]);
@@ -111,7 +145,7 @@ public static class TinkerFlowServer
             return (arg[..eq], arg[(eq + 1)..]);
         }
 
-        if (arg is "--model" or "--home")
+        if (ServerArguments.TakesValue(arg))
         {
             return i + 1 < args.Length ? (arg, args[++i]) : (arg, null);
         }

@@ -31,12 +31,13 @@ public class RestClient
         return Backend.GetTrainingRunAsync(trainingRunId, accessScope, cancellationToken);
     }
 
-    /// <summary>Gets the training run a tinker:// path belongs to.</summary>
+    /// <summary>Gets the training run a tinker:// (or logits://) path belongs to.</summary>
     /// <param name="tinkerPath">A checkpoint path, e.g. <c>tinker://run-1/weights/step-10</c>.</param>
+    /// <param name="accessScope">Owned (the SDK's default), or accessible to also find published runs of other users.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The run.</returns>
-    public virtual Task<TrainingRun> GetTrainingRunByTinkerPathAsync(string tinkerPath, CancellationToken cancellationToken = default) =>
-        Backend.GetTrainingRunAsync(ParsedCheckpointTinkerPath.FromTinkerPath(tinkerPath).TrainingRunId, AccessScope.Accessible, cancellationToken);
+    public virtual Task<TrainingRun> GetTrainingRunByTinkerPathAsync(string tinkerPath, AccessScope accessScope = AccessScope.Owned, CancellationToken cancellationToken = default) =>
+        Backend.GetTrainingRunAsync(ParsedCheckpointTinkerPath.FromTinkerPath(tinkerPath).TrainingRunId, accessScope, cancellationToken);
 
     /// <summary>Lists training runs, newest first, one page at a time.</summary>
     /// <param name="limit">Page size (1–1000).</param>
@@ -112,8 +113,8 @@ public class RestClient
     /// <returns>The URL and its expiry.</returns>
     public virtual Task<CheckpointArchiveUrlResponse> GetCheckpointArchiveUrlAsync(string trainingRunId, string checkpointId, CancellationToken cancellationToken = default)
     {
-        ValidateIds(trainingRunId, checkpointId);
-        return Backend.GetCheckpointArchiveUrlAsync(trainingRunId, checkpointId, cancellationToken);
+        var p = ParseIds(trainingRunId, checkpointId);
+        return Backend.GetCheckpointArchiveUrlAsync(p.TrainingRunId, p.CheckpointId, cancellationToken);
     }
 
     /// <summary>Returns a signed, expiring URL of the archive of the checkpoint at a tinker:// path.</summary>
@@ -170,8 +171,30 @@ public class RestClient
     /// <returns>A task that completes when deleted.</returns>
     public virtual Task DeleteCheckpointAsync(string trainingRunId, string checkpointId, CancellationToken cancellationToken = default)
     {
-        ValidateIds(trainingRunId, checkpointId);
-        return Backend.DeleteCheckpointAsync(trainingRunId, checkpointId, cancellationToken);
+        var p = ParseIds(trainingRunId, checkpointId);
+        return Backend.DeleteCheckpointAsync(p.TrainingRunId, p.CheckpointId, cancellationToken);
+    }
+
+    /// <summary>Makes a checkpoint readable by other users.</summary>
+    /// <param name="trainingRunId">The run id.</param>
+    /// <param name="checkpointId">The checkpoint id: <c>weights/&lt;name&gt;</c>, <c>sampler_weights/&lt;name&gt;</c> or its tinker:// path.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A task that completes when published.</returns>
+    public virtual Task PublishCheckpointAsync(string trainingRunId, string checkpointId, CancellationToken cancellationToken = default)
+    {
+        var p = ParseIds(trainingRunId, checkpointId);
+        return Backend.PublishCheckpointAsync(p.TrainingRunId, p.CheckpointId, cancellationToken);
+    }
+
+    /// <summary>Makes a published checkpoint private again.</summary>
+    /// <param name="trainingRunId">The run id.</param>
+    /// <param name="checkpointId">The checkpoint id: <c>weights/&lt;name&gt;</c>, <c>sampler_weights/&lt;name&gt;</c> or its tinker:// path.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A task that completes when unpublished.</returns>
+    public virtual Task UnpublishCheckpointAsync(string trainingRunId, string checkpointId, CancellationToken cancellationToken = default)
+    {
+        var p = ParseIds(trainingRunId, checkpointId);
+        return Backend.UnpublishCheckpointAsync(p.TrainingRunId, p.CheckpointId, cancellationToken);
     }
 
     /// <summary>Deletes the checkpoint at a tinker:// path.</summary>
@@ -223,22 +246,24 @@ public class RestClient
     /// <summary>Lists the caller's session ids.</summary>
     /// <param name="limit">Page size (1–1000).</param>
     /// <param name="offset">Sessions to skip.</param>
+    /// <param name="accessScope">Owned (the SDK's default) or accessible.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The session ids.</returns>
-    public virtual Task<ListSessionsResponse> ListSessionsAsync(int limit = 20, int offset = 0, CancellationToken cancellationToken = default)
+    public virtual Task<ListSessionsResponse> ListSessionsAsync(int limit = 20, int offset = 0, AccessScope accessScope = AccessScope.Owned, CancellationToken cancellationToken = default)
     {
         ValidatePage(limit, offset);
-        return Backend.ListSessionsAsync(limit, offset, cancellationToken);
+        return Backend.ListSessionsAsync(limit, offset, accessScope, cancellationToken);
     }
 
     /// <summary>Gets the training runs and samplers of a session.</summary>
     /// <param name="sessionId">The session id.</param>
+    /// <param name="accessScope">Owned (the SDK's default) or accessible.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The session's runs and samplers.</returns>
-    public virtual Task<GetSessionResponse> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
+    public virtual Task<GetSessionResponse> GetSessionAsync(string sessionId, AccessScope accessScope = AccessScope.Owned, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(sessionId);
-        return Backend.GetSessionAsync(sessionId, cancellationToken);
+        return Backend.GetSessionAsync(sessionId, accessScope, cancellationToken);
     }
 
     /// <summary>Gets a sampler (sampling session).</summary>
@@ -261,15 +286,11 @@ public class RestClient
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
     }
 
-    private static void ValidateIds(string trainingRunId, string checkpointId)
+    /// <summary>Accepts a checkpoint id in any form the service returns (see <see cref="ParsedCheckpointTinkerPath.FromCheckpointId"/>).</summary>
+    private static ParsedCheckpointTinkerPath ParseIds(string trainingRunId, string checkpointId)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(trainingRunId);
         ArgumentException.ThrowIfNullOrWhiteSpace(checkpointId);
-        var slash = checkpointId.IndexOf('/', StringComparison.Ordinal);
-        var kind = slash < 0 ? checkpointId : checkpointId[..slash];
-        if (slash < 0 || kind is not ("weights" or "sampler_weights") || slash == checkpointId.Length - 1 || checkpointId.IndexOf('/', slash + 1) >= 0)
-        {
-            throw new ArgumentException($"Invalid checkpoint id '{checkpointId}': expected 'weights/<name>' or 'sampler_weights/<name>'.", nameof(checkpointId));
-        }
+        return ParsedCheckpointTinkerPath.FromCheckpointId(trainingRunId, checkpointId);
     }
 }

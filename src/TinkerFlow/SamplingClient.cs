@@ -8,15 +8,19 @@ namespace TinkerFlow;
 /// </summary>
 /// <remarks>
 /// Samples are numbered (<c>seq_id</c> 0, 1, …; a retried sample keeps its number). Transient failures (connection
-/// errors, 408/409/410/429/5xx) are retried as a whole according to <see cref="SamplingRetryConfig"/>.
+/// errors, 408/409/410/429/5xx) are retried as a whole according to <see cref="SamplingRetryConfig"/>. When none of the
+/// client's samples completes for <see cref="SamplingRetryConfig.ProgressTimeout"/>, the pending ones fail with a
+/// <see cref="TinkerRequestException"/> saying the requests appear to be stuck.
 /// </remarks>
 public class SamplingClient
 {
     private readonly ServiceClient? _service;
     private readonly SamplingRetryConfig _retry = new();
     private readonly SemaphoreSlim? _connections;
-    private readonly Random _jitter = new();
+    private readonly Lock _progressLock = new();
     private int _seqId = -1;
+    private int _pending;
+    private long _lastProgress;
 
     /// <summary>For mocking.</summary>
     protected SamplingClient()
@@ -77,12 +81,19 @@ public class SamplingClient
 
         await _connections!.WaitAsync(cancellationToken).ConfigureAwait(false);
         BackendOperation<SampleResponse> first;
+        StartPending();
         try
         {
             first = await Service.Backend.SampleAsync(request, cancellationToken).ConfigureAwait(false);
         }
+        catch (TinkerRequestException ex) when (_retry.EnableRetryLogic && (ex.IsTransient || ex.Status == 410))
+        {
+            // Refused at submission (e.g. 429: the engine's memory is committed): retried like a failed sample.
+            first = new BackendOperation<SampleResponse>($"sample-{request.SeqId}-refused", Task.FromException<SampleResponse>(ex));
+        }
         catch
         {
+            EndPending(success: false);
             _connections.Release();
             throw;
         }
@@ -124,6 +135,7 @@ public class SamplingClient
 
     private async Task<SampleResponse> CompleteWithRetriesAsync(SampleRequest request, BackendOperation<SampleResponse> first)
     {
+        var success = false;
         try
         {
             var op = first;
@@ -131,18 +143,88 @@ public class SamplingClient
             {
                 try
                 {
-                    return await op.Result.ConfigureAwait(false);
+                    var response = await WithinProgressTimeoutAsync(op.Result, request).ConfigureAwait(false);
+                    success = true;
+                    return response;
                 }
-                catch (TinkerRequestException ex) when (_retry.EnableRetryLogic && (ex.IsTransient || ex.Status == 410))
+                catch (TinkerRequestException ex) when (_retry.EnableRetryLogic && (ex.IsTransient || ex.Status == 410) && !IsStuck(ex))
                 {
-                    await Task.Delay(_retry.DelayFor(attempt, _jitter), Service.Options.TimeProvider).ConfigureAwait(false);
-                    op = await Service.Backend.SampleAsync(request).ConfigureAwait(false);
+                    // Random.Shared: concurrent retry loops of one client draw their jitter safely.
+                    await WithinProgressTimeoutAsync(Task.Delay(_retry.DelayFor(attempt, Random.Shared), Service.Options.TimeProvider).ContinueWith(_ => true, TaskScheduler.Default), request).ConfigureAwait(false);
+                    try
+                    {
+                        op = await Service.Backend.SampleAsync(request).ConfigureAwait(false);
+                    }
+                    catch (TinkerRequestException again) when (again.IsTransient || again.Status == 410)
+                    {
+                        op = new BackendOperation<SampleResponse>(op.RequestId, Task.FromException<SampleResponse>(again));
+                    }
                 }
             }
         }
         finally
         {
+            EndPending(success);
             _connections!.Release();
+        }
+    }
+
+    /// <summary>Waits for <paramref name="work"/>, failing once no sample of this client has completed for the progress timeout.</summary>
+    private async Task<T> WithinProgressTimeoutAsync<T>(Task<T> work, SampleRequest request)
+    {
+        var time = Service.Options.TimeProvider;
+        while (!work.IsCompleted)
+        {
+            long last;
+            lock (_progressLock)
+            {
+                last = _lastProgress;
+            }
+
+            var remaining = _retry.ProgressTimeout - time.GetElapsedTime(last);
+            if (remaining <= TimeSpan.Zero)
+            {
+                var message = $"Requests appear to be stuck: no sample of sampling client {SamplingSessionId} has completed for {_retry.ProgressTimeout.TotalSeconds:0.###} s " +
+                    $"(SamplingRetryConfig.ProgressTimeout), so sample seq_id {request.SeqId} was abandoned. Check the server, or raise ProgressTimeout.";
+                throw new TinkerRequestException(message, RequestErrorCategory.Unknown, innerException: new TimeoutException(message));
+            }
+
+            using var cancel = new CancellationTokenSource();
+            var timer = Task.Delay(remaining, time, cancel.Token);
+            if (await Task.WhenAny(work, timer).ConfigureAwait(false) == work)
+            {
+                await cancel.CancelAsync().ConfigureAwait(false);
+            }
+        }
+
+        return await work.ConfigureAwait(false);
+    }
+
+    /// <summary>The progress-timeout failure (its inner exception is a <see cref="TimeoutException"/>): never retried.</summary>
+    private static bool IsStuck(TinkerRequestException ex) => ex.InnerException is TimeoutException;
+
+    /// <summary>A sample starts: with none pending, the progress clock restarts now.</summary>
+    private void StartPending()
+    {
+        lock (_progressLock)
+        {
+            if (_pending++ == 0)
+            {
+                _lastProgress = Service.Options.TimeProvider.GetTimestamp();
+            }
+        }
+    }
+
+    /// <summary>A sample ends; a completed one counts as progress for the others.</summary>
+    private void EndPending(bool success)
+    {
+        lock (_progressLock)
+        {
+            _pending--;
+            if (success)
+            {
+                _lastProgress = Service.Options.TimeProvider.GetTimestamp();
+            }
         }
     }
 }

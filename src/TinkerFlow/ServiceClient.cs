@@ -73,7 +73,7 @@ public class ServiceClient : IAsyncDisposable
     /// <param name="userMetadata">Metadata stored with the training run.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The training client.</returns>
-    public virtual async Task<TrainingClient> CreateLoraTrainingClientAsync(
+    public virtual Task<TrainingClient> CreateLoraTrainingClientAsync(
         string baseModel,
         int rank = 32,
         int? seed = null,
@@ -81,10 +81,28 @@ public class ServiceClient : IAsyncDisposable
         bool trainAttn = true,
         bool trainUnembed = true,
         IReadOnlyDictionary<string, string>? userMetadata = null,
+        CancellationToken cancellationToken = default) =>
+        CreateLoraTrainingClientAsync(
+            baseModel,
+            new LoraConfig { Rank = rank, Seed = seed, TrainMlp = trainMlp, TrainAttn = trainAttn, TrainUnembed = trainUnembed },
+            userMetadata,
+            cancellationToken);
+
+    /// <summary>Creates a LoRA training client on a base model from a <see cref="LoraConfig"/> (the wire <c>lora_config</c>).</summary>
+    /// <param name="baseModel">The base model name.</param>
+    /// <param name="loraConfig">Rank, seed and which layers to adapt.</param>
+    /// <param name="userMetadata">Metadata stored with the training run.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The training client.</returns>
+    public virtual async Task<TrainingClient> CreateLoraTrainingClientAsync(
+        string baseModel,
+        LoraConfig loraConfig,
+        IReadOnlyDictionary<string, string>? userMetadata = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(baseModel);
-        var lora = new LoraConfig { Rank = rank, Seed = seed, TrainMlp = trainMlp, TrainAttn = trainAttn, TrainUnembed = trainUnembed };
+        ArgumentNullException.ThrowIfNull(loraConfig);
+        var lora = loraConfig;
         var sessionId = await EnsureSessionAsync(cancellationToken).ConfigureAwait(false);
         var request = new CreateModelRequest
         {
@@ -132,9 +150,9 @@ public class ServiceClient : IAsyncDisposable
             throw new ArgumentException("Pass modelPath (a tinker://<run>/sampler_weights/<name> path) or baseModel (e.g. \"tinkerflow/tiny-qwen3\").", nameof(modelPath));
         }
 
-        if (modelPath is not null && !modelPath.StartsWith("tinker://", StringComparison.Ordinal))
+        if (modelPath is not null && !ParsedCheckpointTinkerPath.IsCheckpointPath(modelPath))
         {
-            throw new ArgumentException($"modelPath must start with tinker://, got '{modelPath}'. Use the path returned by SaveWeightsForSamplerAsync.", nameof(modelPath));
+            throw new ArgumentException($"modelPath must start with tinker:// (or logits://), got '{modelPath}'. Use the path returned by SaveWeightsForSamplerAsync.", nameof(modelPath));
         }
 
         retryConfig ??= new SamplingRetryConfig();

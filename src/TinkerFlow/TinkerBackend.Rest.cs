@@ -87,6 +87,30 @@ public abstract partial class TinkerBackend
     /// <returns>The session's runs and samplers.</returns>
     public abstract Task<GetSessionResponse> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Lists session ids in an access scope (wire <c>access_scope</c>). The default calls
+    /// <see cref="ListSessionsAsync(int, int, CancellationToken)"/>: sessions are never shared between users, so on a
+    /// backend that scopes them to the caller both scopes list the same; remote backends send the scope.
+    /// </summary>
+    /// <param name="limit">Page size.</param>
+    /// <param name="offset">Items to skip.</param>
+    /// <param name="accessScope">Owned (the SDK's default) or accessible.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The session ids.</returns>
+    public virtual Task<ListSessionsResponse> ListSessionsAsync(int limit, int offset, AccessScope accessScope, CancellationToken cancellationToken = default) =>
+        ListSessionsAsync(limit, offset, cancellationToken);
+
+    /// <summary>
+    /// Gets one session's training runs and samplers in an access scope (wire <c>access_scope</c>). The default calls
+    /// <see cref="GetSessionAsync(string, CancellationToken)"/> (see <see cref="ListSessionsAsync(int, int, AccessScope, CancellationToken)"/>).
+    /// </summary>
+    /// <param name="sessionId">The session id.</param>
+    /// <param name="accessScope">Owned (the SDK's default) or accessible.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The session's runs and samplers.</returns>
+    public virtual Task<GetSessionResponse> GetSessionAsync(string sessionId, AccessScope accessScope, CancellationToken cancellationToken = default) =>
+        GetSessionAsync(sessionId, cancellationToken);
+
     /// <summary>Gets one sampler (sampling session).</summary>
     /// <param name="samplerId">The sampling session id.</param>
     /// <param name="cancellationToken">Cancels the call.</param>

@@ -19,7 +19,9 @@ namespace TinkerFlow;
 /// <item><term><see cref="Tags"/></term><description><c>TINKER_TAGS</c> (comma-separated), else none</description></item>
 /// <item><term><see cref="TimeProvider"/></term><description><see cref="System.TimeProvider.System"/></description></item>
 /// <item><term><see cref="LoggerFactory"/></term><description>null: no logging</description></item>
-/// <item><term><see cref="TokenizerResolver"/></term><description>null: remote backends cannot return tokenizers</description></item>
+/// <item><term><see cref="TokenizerResolver"/></term><description>null: remote backends look in <see cref="TokenizerDirectory"/>, then <see cref="HuggingFaceHubCache"/></description></item>
+/// <item><term><see cref="TokenizerDirectory"/></term><description><c>TINKERFLOW_TOKENIZERS</c>, else null</description></item>
+/// <item><term><see cref="HuggingFaceHubCache"/></term><description><c>HF_HUB_CACHE</c>, else <c>$HF_HOME/hub</c>, else <c>~/.cache/huggingface/hub</c></description></item>
 /// <item><term><see cref="HttpMessageHandler"/></term><description>null: a default handler (HTTP/2 where offered, gzip, no redirects)</description></item>
 /// </list>
 /// </remarks>
@@ -38,6 +40,8 @@ public sealed class TinkerClientOptions
     private IReadOnlyDictionary<string, string>? _sessionMetadata;
     private ILoggerFactory? _loggerFactory;
     private Func<string, TinkerTokenizer>? _tokenizerResolver;
+    private string? _tokenizerDirectory = NullIfEmpty(Environment.GetEnvironmentVariable("TINKERFLOW_TOKENIZERS"));
+    private string? _huggingFaceHubCache = Tokenization.TokenizerLocator.DefaultHuggingFaceHubCache();
     private HttpMessageHandler? _httpMessageHandler;
 
     /// <summary>The backend to use; overrides <see cref="BaseUrl"/> and the embedded default.</summary>
@@ -97,10 +101,25 @@ public sealed class TinkerClientOptions
 
     /// <summary>
     /// Returns the tokenizer of a base model (e.g. by loading its <c>tokenizer.json</c> from a local folder). Remote Tinker
-    /// services have no tokenizer endpoint, so <c>GetTokenizerAsync</c> on an HTTP backend needs this; the embedded engine
-    /// ignores it.
+    /// services have no tokenizer endpoint, so <c>GetTokenizerAsync</c> on an HTTP backend resolves tokenizers on this
+    /// machine: with this function when it is set, else from <see cref="TokenizerDirectory"/> and then
+    /// <see cref="HuggingFaceHubCache"/>. The embedded engine ignores it.
     /// </summary>
     public Func<string, TinkerTokenizer>? TokenizerResolver { get => _tokenizerResolver; set { ThrowIfFrozen(); _tokenizerResolver = value; } }
+
+    /// <summary>
+    /// A folder of tokenizers for remote models: the tokenizer of <c>Org/Name</c> is read from <c>&lt;folder&gt;/Org/Name/</c>
+    /// (or <c>Org_Name</c>, <c>Org--Name</c>, <c>Name</c>), which holds <c>tokenizer.json</c> and optionally
+    /// <c>tokenizer_config.json</c>. Looked at before <see cref="HuggingFaceHubCache"/>.
+    /// </summary>
+    public string? TokenizerDirectory { get => _tokenizerDirectory; set { ThrowIfFrozen(); _tokenizerDirectory = value; } }
+
+    /// <summary>
+    /// The Hugging Face hub cache, where the tokenizer of <c>Org/Name</c> is read from
+    /// <c>models--Org--Name/snapshots/&lt;commit&gt;/tokenizer.json</c> (the commit of <c>refs/main</c>, else the newest);
+    /// null to skip it.
+    /// </summary>
+    public string? HuggingFaceHubCache { get => _huggingFaceHubCache; set { ThrowIfFrozen(); _huggingFaceHubCache = value; } }
 
     /// <summary>
     /// The HTTP handler for calls to a remote service (e.g. an in-memory test server's handler, or one with a proxy);
@@ -134,6 +153,8 @@ public sealed class TinkerClientOptions
         _sessionMetadata = _sessionMetadata,
         _loggerFactory = _loggerFactory,
         _tokenizerResolver = _tokenizerResolver,
+        _tokenizerDirectory = _tokenizerDirectory,
+        _huggingFaceHubCache = _huggingFaceHubCache,
         _httpMessageHandler = _httpMessageHandler,
     };
 

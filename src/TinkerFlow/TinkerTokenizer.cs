@@ -24,6 +24,23 @@ public abstract class TinkerTokenizer
     /// <returns>The token ids.</returns>
     public abstract IReadOnlyList<int> Encode(string text, bool allowSpecialTokens = true);
 
+    /// <summary>
+    /// Encodes text to token ids, optionally adding the model's special tokens around them the way Hugging Face's
+    /// <c>add_special_tokens=True</c> does (Llama 3 prepends <c>&lt;|begin_of_text|&gt;</c>; Qwen3 adds nothing).
+    /// </summary>
+    /// <param name="text">The text.</param>
+    /// <param name="allowSpecialTokens">When true, special-token strings such as <c>&lt;|im_end|&gt;</c> map to their ids.</param>
+    /// <param name="addSpecialTokens">
+    /// When true, add the special tokens. This base implementation prepends <see cref="BosTokenId"/> when there is one;
+    /// <see cref="HuggingFaceTokenizer"/> follows the post-processor of its <c>tokenizer.json</c>.
+    /// </param>
+    /// <returns>The token ids.</returns>
+    public virtual IReadOnlyList<int> Encode(string text, bool allowSpecialTokens, bool addSpecialTokens)
+    {
+        IReadOnlyList<int> ids = Encode(text, allowSpecialTokens);
+        return addSpecialTokens && BosTokenId is int bos ? [bos, .. ids] : ids;
+    }
+
     /// <summary>Decodes token ids to text.</summary>
     /// <param name="tokens">The token ids.</param>
     /// <returns>The text.</returns>

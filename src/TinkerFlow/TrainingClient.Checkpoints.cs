@@ -72,6 +72,33 @@ public partial class TrainingClient
         return new SamplingClient(Service, id, retryConfig);
     }
 
+    /// <summary>
+    /// Saves the adapter as named sampler weights (<c>tinker://&lt;run&gt;/sampler_weights/&lt;name&gt;</c>, kept like any
+    /// checkpoint) and returns a sampling client on them. The overload without a name takes an ephemeral snapshot instead.
+    /// </summary>
+    /// <param name="name">The checkpoint name.</param>
+    /// <param name="retryConfig">How whole samples are retried; null for the defaults.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A sampling client on the saved weights; later training does not change it.</returns>
+    public virtual async Task<SamplingClient> SaveWeightsAndGetSamplingClientAsync(string name, SamplingRetryConfig? retryConfig = null, CancellationToken cancellationToken = default)
+    {
+        var saved = await SaveWeightsForSamplerAsync(WaitUntil.Completed, name, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var path = saved.Value.Path
+            ?? throw new TinkerRequestException($"The backend '{Service.Backend.Name}' saved sampler weights '{name}' but returned no path.", RequestErrorCategory.Server, requestId: saved.Id);
+        return await CreateSamplingClientAsync(path, retryConfig, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Creates a sampling client on sampler weights, e.g. a path from <see cref="SaveWeightsForSamplerAsync"/>.</summary>
+    /// <param name="modelPath">A <c>tinker://&lt;run&gt;/sampler_weights/&lt;name&gt;</c> (or <c>logits://</c>) path.</param>
+    /// <param name="retryConfig">How whole samples are retried; null for the defaults.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The sampling client.</returns>
+    public virtual Task<SamplingClient> CreateSamplingClientAsync(string modelPath, SamplingRetryConfig? retryConfig = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelPath);
+        return Service.CreateSamplingClientAsync(modelPath: modelPath, retryConfig: retryConfig, cancellationToken: cancellationToken);
+    }
+
     private Task<TinkerFuture<LoadWeightsResponse>> LoadAsync(WaitUntil waitUntil, string path, bool optimizer, CancellationToken cancellationToken)
     {
         var parsed = ParsedCheckpointTinkerPath.FromTinkerPath(path);

@@ -111,13 +111,17 @@ public partial class TrainingClient
     public virtual Task<GetInfoResponse> GetInfoAsync(CancellationToken cancellationToken = default) =>
         Service.Backend.GetInfoAsync(new GetInfoRequest { ModelId = ModelId }, cancellationToken);
 
-    /// <summary>Returns the base model's tokenizer.</summary>
+    /// <summary>
+    /// Returns the base model's tokenizer: the one named by <c>model_data.tokenizer_id</c> of <c>get_info</c> (anything
+    /// after a ':' dropped), else by the model name.
+    /// </summary>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The tokenizer.</returns>
     public virtual async Task<TinkerTokenizer> GetTokenizerAsync(CancellationToken cancellationToken = default)
     {
         var info = await GetInfoAsync(cancellationToken).ConfigureAwait(false);
-        var name = info.ModelData.ModelName ?? info.ModelName ?? BaseModel;
+        var tokenizerId = info.ModelData.TokenizerId is { Length: > 0 } id ? id.Split(':')[0] : null;
+        var name = tokenizerId is { Length: > 0 } ? tokenizerId : info.ModelData.ModelName ?? info.ModelName ?? BaseModel;
         return await Service.Backend.GetTokenizerAsync(name, cancellationToken).ConfigureAwait(false);
     }
 

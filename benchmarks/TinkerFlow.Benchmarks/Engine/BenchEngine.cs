@@ -51,7 +51,7 @@ internal sealed class BenchEngine : IDisposable
                 throw new InvalidOperationException($"the built-in model {BuiltinModelCatalog.TinyQwen3} is missing from TinkerFlow.Local.");
             }
 
-            var baseModel = new BaseModel("bench/qwen3", model, new LocalTokenizer(assets.Name, assets.Tokenizer), "benchmark init");
+            var baseModel = new BaseModel("bench/qwen3", model, new HuggingFaceTokenizer(assets.Name, assets.Tokenizer), "benchmark init");
             var adapter = LoraAdapter.Create(model, new LoraAdapterOptions
             {
                 Rank = sizes.LoraRank,

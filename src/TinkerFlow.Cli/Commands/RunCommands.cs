@@ -86,7 +86,7 @@ internal static class RunCommands
         app.SetAction(command, options, async (context, parse, cancellationToken) =>
         {
             var runId = parse.GetRequiredValue(id);
-            if (runId.StartsWith(ParsedCheckpointTinkerPath.Scheme, StringComparison.Ordinal))
+            if (ParsedCheckpointTinkerPath.IsCheckpointPath(runId))
             {
                 runId = CliContext.ParsePath(runId).TrainingRunId;
             }

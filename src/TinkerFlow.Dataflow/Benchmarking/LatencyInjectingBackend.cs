@@ -171,6 +171,14 @@ public sealed class LatencyInjectingBackend : TinkerBackend
         RoundTripAsync(() => Inner.GetSessionAsync(sessionId, cancellationToken), cancellationToken);
 
     /// <inheritdoc />
+    public override Task<ListSessionsResponse> ListSessionsAsync(int limit, int offset, AccessScope accessScope, CancellationToken cancellationToken = default) =>
+        RoundTripAsync(() => Inner.ListSessionsAsync(limit, offset, accessScope, cancellationToken), cancellationToken);
+
+    /// <inheritdoc />
+    public override Task<GetSessionResponse> GetSessionAsync(string sessionId, AccessScope accessScope, CancellationToken cancellationToken = default) =>
+        RoundTripAsync(() => Inner.GetSessionAsync(sessionId, accessScope, cancellationToken), cancellationToken);
+
+    /// <inheritdoc />
     public override Task<GetSamplerResponse> GetSamplerAsync(string samplerId, CancellationToken cancellationToken = default) =>
         RoundTripAsync(() => Inner.GetSamplerAsync(samplerId, cancellationToken), cancellationToken);
 

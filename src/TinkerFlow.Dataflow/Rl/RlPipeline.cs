@@ -66,7 +66,7 @@ public sealed class RlPipeline<TItem, TRollout>
 
     /// <summary>Builds and starts the pipeline.</summary>
     /// <param name="trainingClient">The model being trained.</param>
-    /// <param name="initialSampler">The sampler for version 0, e.g. from <see cref="TrainingClient.SaveWeightsAndGetSamplingClientAsync"/>.</param>
+    /// <param name="initialSampler">The sampler for version 0, e.g. from <see cref="TrainingClient.SaveWeightsAndGetSamplingClientAsync(SamplingRetryConfig, CancellationToken)"/>.</param>
     /// <param name="rollout">
     /// One rollout: given the latest sampler, its version, the item and a cancellation token, returns the rollout.
     /// Runs concurrently with other rollouts; it must not swallow the token.

@@ -25,7 +25,7 @@ namespace TinkerFlow.Dataflow;
 /// var stage = new TrainingStage(trainingClient, new TrainingStageOptions
 /// {
 ///     SubmitAhead = 1,
-///     AdamParams = LearningRateSchedule.Linear(new AdamParams { LearningRate = 3e-4 }, totalSteps: 100),
+///     AdamParams = new LrSchedule(LrScheduleKind.Linear, 3e-4, totalSteps: 100).ToAdamParams(),
 ///     TotalSteps = 100,
 /// });
 /// using var jsonl = stage.Metrics.Subscribe(new JsonlMetricsWriter(Path.Combine(logPath, "metrics.jsonl")));

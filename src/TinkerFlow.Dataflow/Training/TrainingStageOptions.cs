@@ -63,7 +63,7 @@ public sealed record TrainingStageOptions
     public int? TotalSteps { get; init; }
 
     /// <summary>
-    /// After each step's optim_step, also queue <see cref="TrainingClient.SaveWeightsAndGetSamplingClientAsync"/>
+    /// After each step's optim_step, also queue <see cref="TrainingClient.SaveWeightsAndGetSamplingClientAsync(SamplingRetryConfig, CancellationToken)"/>
     /// and put the new sampler in <see cref="TrainStepResult.SamplingClient"/>.
     /// </summary>
     public bool SnapshotSamplerAfterEachStep { get; init; }

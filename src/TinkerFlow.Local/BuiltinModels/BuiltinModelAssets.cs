@@ -1,5 +1,5 @@
 using System.Text;
-using TinkerFlow.Local.Tokenization;
+using TinkerFlow.Tokenization;
 
 namespace TinkerFlow.Local.BuiltinModels;
 

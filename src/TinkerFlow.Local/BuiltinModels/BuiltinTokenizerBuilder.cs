@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using TinkerFlow.Local.Tokenization;
+using TinkerFlow.Tokenization;
 
 namespace TinkerFlow.Local.BuiltinModels;
 

@@ -3,7 +3,7 @@ using TinkerFlow.Local.Model;
 namespace TinkerFlow.Local.Engine;
 
 /// <summary>A frozen base model loaded once and shared by every training client and sampler on it.</summary>
-internal sealed class BaseModel(string name, CausalLm model, LocalTokenizer tokenizer, string source) : IDisposable
+internal sealed class BaseModel(string name, CausalLm model, HuggingFaceTokenizer tokenizer, string source) : IDisposable
 {
     public string Name => name;
 
@@ -11,7 +11,7 @@ internal sealed class BaseModel(string name, CausalLm model, LocalTokenizer toke
 
     public TransformerConfig Config => model.Config;
 
-    public LocalTokenizer Tokenizer => tokenizer;
+    public HuggingFaceTokenizer Tokenizer => tokenizer;
 
     /// <summary>Where the weights came from (folder, cache file, or "deterministic init").</summary>
     public string Source => source;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using TinkerFlow.Local.BuiltinModels;
 using TinkerFlow.Local.Model;
-using TinkerFlow.Local.Tokenization;
+using TinkerFlow.Tokenization;
 using TinkerFlow.Local.Weights;
 using TinkerFlow.Types;
 
@@ -18,6 +18,7 @@ internal sealed class BaseModelRegistry : IDisposable
     public const long BuiltinInitSeed = 20261122;
 
     private readonly ConcurrentDictionary<string, Lazy<BaseModel>> _loaded = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, Lazy<HuggingFaceTokenizer>> _tokenizers = new(StringComparer.OrdinalIgnoreCase);
     private readonly IReadOnlyDictionary<string, string> _directories;
     private readonly string _home;
 
@@ -38,14 +39,7 @@ internal sealed class BaseModelRegistry : IDisposable
     /// <summary>Loads (once) and returns a base model, or throws a user error listing the available ones.</summary>
     public BaseModel Get(string name)
     {
-        if (!IsKnown(name))
-        {
-            throw new TinkerRequestException(
-                $"Unknown base model '{name}'. Available: {string.Join(", ", Names)}. Register a Hugging Face model folder with TINKERFLOW_MODELS=/path/to/model (or name=/path/to/model).",
-                RequestErrorCategory.User,
-                status: 400);
-        }
-
+        ThrowIfUnknown(name);
         var lazy = _loaded.GetOrAdd(name, n => new Lazy<BaseModel>(() => Load(n), LazyThreadSafetyMode.ExecutionAndPublication));
         try
         {
@@ -55,6 +49,59 @@ internal sealed class BaseModelRegistry : IDisposable
         {
             _loaded.TryRemove(name, out _);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Loads (once) and returns a base model's tokenizer without loading its weights, or throws a user error listing the
+    /// available models.
+    /// </summary>
+    public HuggingFaceTokenizer GetTokenizer(string name)
+    {
+        ThrowIfUnknown(name);
+        var lazy = _tokenizers.GetOrAdd(name, n => new Lazy<HuggingFaceTokenizer>(() => LoadTokenizer(n), LazyThreadSafetyMode.ExecutionAndPublication));
+        try
+        {
+            return lazy.Value;
+        }
+        catch
+        {
+            _tokenizers.TryRemove(name, out _);
+            throw;
+        }
+    }
+
+    private void ThrowIfUnknown(string name)
+    {
+        if (!IsKnown(name))
+        {
+            throw new TinkerRequestException(
+                $"Unknown base model '{name}'. Available: {string.Join(", ", Names)}. Register a Hugging Face model folder with TINKERFLOW_MODELS=/path/to/model (or name=/path/to/model).",
+                RequestErrorCategory.User,
+                status: 400);
+        }
+    }
+
+    private HuggingFaceTokenizer LoadTokenizer(string name)
+    {
+        if (BuiltinModelCatalog.TryGet(name, out var assets))
+        {
+            return new HuggingFaceTokenizer(assets.Name, assets.Tokenizer);
+        }
+
+        var directory = _directories.TryGetValue(name, out var dir) ? dir : name;
+        if (!File.Exists(Path.Combine(directory, "tokenizer.json")) && !File.Exists(Path.Combine(directory, "tokenizer.json.gz")))
+        {
+            throw new TinkerRequestException($"Model folder '{directory}' has no tokenizer.json; copy the model's tokenizer files next to config.json.", RequestErrorCategory.User, status: 400);
+        }
+
+        try
+        {
+            return HuggingFaceTokenizer.Load(directory, name);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new TinkerRequestException(e.Message, RequestErrorCategory.User, status: 400);
         }
     }
 
@@ -93,21 +140,14 @@ internal sealed class BaseModelRegistry : IDisposable
 
             model.SetTrainable(false);
             model.eval();
-            return new BaseModel(assets.Name, model, new LocalTokenizer(assets.Name, assets.Tokenizer), source);
+            return new BaseModel(assets.Name, model, GetTokenizer(assets.Name), source);
         }
 
         var directory = _directories.TryGetValue(name, out var dir) ? dir : name;
+        var tokenizer = GetTokenizer(name); // first: a folder with a bad tokenizer fails before its weights load
         var loaded = HfModelLoader.Load(directory, trainable: false);
         loaded.eval();
-        var tokenizerPath = Path.Combine(directory, "tokenizer.json");
-        if (!File.Exists(tokenizerPath))
-        {
-            throw new TinkerRequestException($"Model folder '{directory}' has no tokenizer.json; copy the model's tokenizer files next to config.json.", RequestErrorCategory.User, status: 400);
-        }
-
-        var configPath = Path.Combine(directory, "tokenizer_config.json");
-        var tokenizer = HfTokenizer.Load(tokenizerPath, File.Exists(configPath) ? configPath : null);
-        return new BaseModel(name, loaded, new LocalTokenizer(name, tokenizer), directory);
+        return new BaseModel(name, loaded, tokenizer, directory);
     }
 
     /// <summary>

@@ -268,6 +268,7 @@ internal abstract class RunStore
             SizeBytes = size,
             Public = false,
             ExpiresAt = pending.TtlSeconds is { } ttl ? Now.AddSeconds(ttl) : null,
+            TrainingRunId = pending.RunId,
         };
 
         // Every checkpoint folder describes itself, whatever keeps the authoritative record.

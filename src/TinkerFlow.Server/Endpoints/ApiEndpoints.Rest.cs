@@ -48,9 +48,9 @@ internal static partial class ApiEndpoints
         api.MapGet("/archives/{token}", DownloadArchive);
 
         api.MapGet("/sessions", (HttpContext c, ServerState s) =>
-            Engine(c, s, async b => ApiResults.Ok(await b.ListSessionsAsync(Limit(c, 20), Offset(c), c.RequestAborted))));
+            Engine(c, s, async b => ApiResults.Ok(await b.ListSessionsAsync(Limit(c, 20), Offset(c), Scope(c), c.RequestAborted))));
         api.MapGet("/sessions/{sessionId}", (HttpContext c, ServerState s, string sessionId) =>
-            Engine(c, s, async b => ApiResults.Ok(await b.GetSessionAsync(sessionId, c.RequestAborted))));
+            Engine(c, s, async b => ApiResults.Ok(await b.GetSessionAsync(sessionId, Scope(c), c.RequestAborted))));
         api.MapPut("/sessions/{sessionId}/project", async (HttpContext c, ServerState s, string sessionId) =>
         {
             var body = await RequestBody.ReadBytesAsync(c, s.Options.MaxRequestBodyBytes);

@@ -26,6 +26,7 @@ internal static partial class ApiEndpoints
         var api = endpoints.MapGroup(Prefix);
         api.MapGet("/healthz", () => ApiResults.Ok(new HealthResponse { Status = "ok" }));
         api.MapGet("/get_server_capabilities", GetServerCapabilitiesAsync);
+        api.MapGet("/limits", GetLimits);
         api.MapPost("/client/config", ClientConfigAsync);
         api.MapPost("/client/dynamic_config", DynamicConfigAsync);
         api.MapPost("/auth/token", () => ApiResults.Error(

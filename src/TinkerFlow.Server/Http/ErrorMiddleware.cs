@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TinkerFlow.Types;
 
@@ -10,8 +11,23 @@ namespace TinkerFlow.Server.Http;
 /// </summary>
 internal sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddleware> logger)
 {
+    /// <summary>Seconds a 429 answer asks the client to wait (the SDK honours 0 &lt; Retry-After ≤ 60).</summary>
+    public const int RetryAfterSeconds = 5;
+
     public async Task InvokeAsync(HttpContext context)
     {
+        // The API server registers its options; hosts of the dashboard alone do not, and keep Kestrel's own limit.
+        if (context.RequestServices.GetService<ServerOptions>() is { } options && context.Request.ContentLength is { } length && length > options.MaxRequestBodyBytes)
+        {
+            // Refused from the header alone, before any of the body is read (or the key checked).
+            await WriteAsync(
+                context,
+                StatusCodes.Status413PayloadTooLarge,
+                $"The request body ({length} bytes) is larger than this server's limit of {options.MaxRequestBodyBytes} bytes; split the batch into smaller requests (the server's --max-request-body raises it).",
+                RequestErrorCategory.User);
+            return;
+        }
+
         try
         {
             await next(context);
@@ -59,6 +75,11 @@ internal sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlew
     {
         var body = ApiError.Body(message, category);
         context.Response.StatusCode = status;
+        if (status == StatusCodes.Status429TooManyRequests)
+        {
+            context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         context.Response.ContentType = "application/json";
         context.Response.ContentLength = body.Length;
         return context.Response.Body.WriteAsync(body, context.RequestAborted).AsTask();

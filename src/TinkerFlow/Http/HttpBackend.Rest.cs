@@ -69,11 +69,19 @@ internal sealed partial class HttpBackend
 
     /// <inheritdoc/>
     public override Task<ListSessionsResponse> ListSessionsAsync(int limit, int offset, CancellationToken cancellationToken = default) =>
-        RestAsync<ListSessionsResponse>(Get($"api/v1/sessions?limit={Num(limit)}&offset={Num(offset)}&access_scope=owned", "list_sessions"), cancellationToken);
+        ListSessionsAsync(limit, offset, AccessScope.Owned, cancellationToken);
+
+    /// <inheritdoc/>
+    public override Task<ListSessionsResponse> ListSessionsAsync(int limit, int offset, AccessScope accessScope, CancellationToken cancellationToken = default) =>
+        RestAsync<ListSessionsResponse>(Get($"api/v1/sessions?limit={Num(limit)}&offset={Num(offset)}&access_scope={Scope(accessScope)}", "list_sessions"), cancellationToken);
 
     /// <inheritdoc/>
     public override Task<GetSessionResponse> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default) =>
-        RestAsync<GetSessionResponse>(Get($"api/v1/sessions/{sessionId}?access_scope=owned", "get_session"), cancellationToken);
+        GetSessionAsync(sessionId, AccessScope.Owned, cancellationToken);
+
+    /// <inheritdoc/>
+    public override Task<GetSessionResponse> GetSessionAsync(string sessionId, AccessScope accessScope, CancellationToken cancellationToken = default) =>
+        RestAsync<GetSessionResponse>(Get($"api/v1/sessions/{sessionId}?access_scope={Scope(accessScope)}", "get_session"), cancellationToken);
 
     /// <inheritdoc/>
     public override Task<GetSamplerResponse> GetSamplerAsync(string samplerId, CancellationToken cancellationToken = default) =>

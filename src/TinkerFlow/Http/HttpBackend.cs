@@ -63,6 +63,7 @@ internal sealed partial class HttpBackend : TinkerBackend
         }
 
         _options = options;
+        _tokenizers = new Tokenization.TokenizerLocator(options.TokenizerDirectory, options.HuggingFaceHubCache);
         _apiKey = ValidateApiKey(options.ApiKey);
         _baseUrl = baseUrl.AbsoluteUri.TrimEnd('/');
         _time = options.TimeProvider;
@@ -79,6 +80,8 @@ internal sealed partial class HttpBackend : TinkerBackend
         // Archive downloads go to other hosts without credentials; only a caller-supplied handler is shared with them.
         _downloadHttp = handler is null ? null : new HttpClient(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
     }
+
+    private readonly Tokenization.TokenizerLocator _tokenizers;
 
     /// <summary>The TinkerFlow version sent in <c>User-Agent</c>.</summary>
     public static string Version { get; } = ReadVersion();
@@ -105,12 +108,14 @@ internal sealed partial class HttpBackend : TinkerBackend
     public override Task<TinkerTokenizer> GetTokenizerAsync(string baseModel, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(baseModel);
-        var resolver = _options.TokenizerResolver ?? throw new InvalidOperationException(
-            $"The Tinker service at {_baseUrl} has no tokenizer endpoint, so TinkerFlow resolves tokenizers on the client. " +
-            $"Set TinkerClientOptions.TokenizerResolver to a function that returns the tokenizer for a base model name (here '{baseModel}'), " +
-            "for example one that loads the model's tokenizer.json from a local folder.");
-        return Task.FromResult(resolver(baseModel) ?? throw new InvalidOperationException(
-            $"TinkerClientOptions.TokenizerResolver returned null for '{baseModel}'; it must return a tokenizer or throw."));
+        if (_options.TokenizerResolver is { } resolver)
+        {
+            return Task.FromResult(resolver(baseModel) ?? throw new InvalidOperationException(
+                $"TinkerClientOptions.TokenizerResolver returned null for '{baseModel}'; it must return a tokenizer or throw."));
+        }
+
+        // The service has no tokenizer endpoint: load tokenizer.json from this machine (cached per name).
+        return Task.Run<TinkerTokenizer>(() => _tokenizers.Resolve(baseModel), cancellationToken);
     }
 
     /// <inheritdoc/>

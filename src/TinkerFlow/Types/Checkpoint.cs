@@ -25,4 +25,7 @@ public sealed record Checkpoint
 
     /// <summary>When it will be deleted (<c>expires_at</c>); null = kept.</summary>
     public DateTimeOffset? ExpiresAt { get; init; }
+
+    /// <summary>The training run the checkpoint belongs to (<c>training_run_id</c>), when the service sends it.</summary>
+    public string? TrainingRunId { get; init; }
 }

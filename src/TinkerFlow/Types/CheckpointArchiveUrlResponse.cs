@@ -7,5 +7,5 @@ public sealed record CheckpointArchiveUrlResponse
     public required string Url { get; init; }
 
     /// <summary>When the URL stops working (<c>expires</c>).</summary>
-    public required DateTimeOffset Expires { get; init; }
+    public DateTimeOffset? Expires { get; init; }
 }

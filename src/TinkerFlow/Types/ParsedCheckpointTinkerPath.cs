@@ -12,18 +12,27 @@ public sealed record ParsedCheckpointTinkerPath
     /// <summary>The URI scheme prefix, <c>tinker://</c>.</summary>
     public const string Scheme = "tinker://";
 
+    /// <summary>
+    /// The other scheme prefix accepted wherever <c>tinker://</c> is, <c>logits://</c> (returned by some Tinker-compatible
+    /// services); a path parsed from it keeps it in <see cref="TinkerPath"/>.
+    /// </summary>
+    public const string LogitsScheme = "logits://";
+
     private const string ValidForms =
         "expected tinker://<training_run_id>/weights/<name> or tinker://<training_run_id>/sampler_weights/<name>";
 
-    private ParsedCheckpointTinkerPath(string trainingRunId, CheckpointType checkpointType, string name)
+    private ParsedCheckpointTinkerPath(string trainingRunId, CheckpointType checkpointType, string name, string scheme = Scheme)
     {
+        PathScheme = scheme;
         TrainingRunId = trainingRunId;
         CheckpointType = checkpointType;
         Name = name;
     }
 
     /// <summary>The full path, e.g. <c>tinker://run-1/weights/step-1</c>.</summary>
-    public string TinkerPath => Format(TrainingRunId, CheckpointType, Name);
+    public string TinkerPath => PathScheme + Format(TrainingRunId, CheckpointType, Name)[Scheme.Length..];
+
+    private string PathScheme { get; }
 
     /// <summary>The training run (= model id).</summary>
     public string TrainingRunId { get; }
@@ -102,15 +111,46 @@ public sealed record ParsedCheckpointTinkerPath
     public static bool TryParse(string? tinkerPath, [NotNullWhen(true)] out ParsedCheckpointTinkerPath? result) =>
         TryParse(tinkerPath, out result, out _);
 
-    /// <summary>Parses a REST checkpoint id (<c>weights/&lt;name&gt;</c> or <c>sampler_weights/&lt;name&gt;</c>) of a run.</summary>
+    /// <summary>
+    /// Parses a checkpoint id of a run in any form the service returns: <c>weights/&lt;name&gt;</c> or
+    /// <c>sampler_weights/&lt;name&gt;</c> (<c>checkpoint_id</c> of <see cref="Checkpoint"/>), the same with the slash
+    /// URL-escaped (<c>weights%2F&lt;name&gt;</c>), or the checkpoint's full <c>tinker://</c> (or <c>logits://</c>) path,
+    /// which must name the same run.
+    /// </summary>
     /// <param name="trainingRunId">The training run id.</param>
     /// <param name="checkpointId">The checkpoint id.</param>
-    /// <exception cref="ArgumentException">When the id is not valid.</exception>
+    /// <exception cref="ArgumentException">When the id is not valid, or is a path of another run.</exception>
     public static ParsedCheckpointTinkerPath FromCheckpointId(string trainingRunId, string checkpointId)
     {
         ArgumentNullException.ThrowIfNull(checkpointId);
-        return FromTinkerPath($"{Scheme}{trainingRunId}/{checkpointId}");
+        if (IsCheckpointPath(checkpointId))
+        {
+            var path = FromTinkerPath(checkpointId);
+            if (path.TrainingRunId != trainingRunId)
+            {
+                throw new ArgumentException(
+                    $"Checkpoint '{checkpointId}' belongs to training run '{path.TrainingRunId}', not '{trainingRunId}'.", nameof(checkpointId));
+            }
+
+            return path;
+        }
+
+        string id = checkpointId.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+        if (!TryParse($"{Scheme}{trainingRunId}/{id}", out var parsed, out var problem))
+        {
+            throw new ArgumentException(
+                $"Invalid checkpoint id '{checkpointId}': {problem}; expected 'weights/<name>', 'sampler_weights/<name>' or the checkpoint's tinker:// path.",
+                nameof(checkpointId));
+        }
+
+        return parsed;
     }
+
+    /// <summary>Whether a string starts with a checkpoint path scheme, <c>tinker://</c> or <c>logits://</c>.</summary>
+    /// <param name="path">The string.</param>
+    /// <returns>True for <c>tinker://…</c> and <c>logits://…</c>.</returns>
+    public static bool IsCheckpointPath(string? path) =>
+        path is not null && (path.StartsWith(Scheme, StringComparison.Ordinal) || path.StartsWith(LogitsScheme, StringComparison.Ordinal));
 
     /// <summary>The tinker path.</summary>
     public override string ToString() => TinkerPath;
@@ -118,16 +158,17 @@ public sealed record ParsedCheckpointTinkerPath
     private static bool TryParse(string? tinkerPath, [NotNullWhen(true)] out ParsedCheckpointTinkerPath? result, out string problem)
     {
         result = null;
-        if (tinkerPath is null || !tinkerPath.StartsWith(Scheme, StringComparison.Ordinal))
+        if (!IsCheckpointPath(tinkerPath))
         {
-            problem = $"it does not start with '{Scheme}'";
+            problem = $"it does not start with '{Scheme}' (or '{LogitsScheme}')";
             return false;
         }
 
-        var segments = tinkerPath[Scheme.Length..].Split('/');
+        string scheme = tinkerPath!.StartsWith(Scheme, StringComparison.Ordinal) ? Scheme : LogitsScheme;
+        var segments = tinkerPath[scheme.Length..].Split('/');
         if (segments.Length != 3)
         {
-            problem = $"it has {segments.Length} segment(s) after '{Scheme}', not 3";
+            problem = $"it has {segments.Length} segment(s) after '{scheme}', not 3";
             return false;
         }
 
@@ -157,7 +198,7 @@ public sealed record ParsedCheckpointTinkerPath
             return false;
         }
 
-        result = new ParsedCheckpointTinkerPath(segments[0], type, segments[2]);
+        result = new ParsedCheckpointTinkerPath(segments[0], type, segments[2], scheme);
         problem = "";
         return true;
     }

@@ -33,9 +33,9 @@ internal static class WireValidation
         value is null ? null : AtLeast(value.Value, min, field);
 
     internal static string? TinkerPathOrNull(string? value, string field) =>
-        value is null || value.StartsWith(ParsedCheckpointTinkerPath.Scheme, StringComparison.Ordinal)
+        value is null || ParsedCheckpointTinkerPath.IsCheckpointPath(value)
             ? value
-            : throw new ArgumentException($"{field} must start with '{ParsedCheckpointTinkerPath.Scheme}', got '{value}'.");
+            : throw new ArgumentException($"{field} must start with '{ParsedCheckpointTinkerPath.Scheme}' (or '{ParsedCheckpointTinkerPath.LogitsScheme}'), got '{value}'.");
 
     internal static string ImageFormat(string value, string field)
     {

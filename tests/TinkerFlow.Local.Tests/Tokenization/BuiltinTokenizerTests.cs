@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using TinkerFlow.Local.BuiltinModels;
-using TinkerFlow.Local.Tokenization;
+using TinkerFlow.Tokenization;
 
 namespace TinkerFlow.Local.Tests.Tokenization;
 

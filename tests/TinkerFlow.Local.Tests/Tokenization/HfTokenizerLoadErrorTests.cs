@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using TinkerFlow.Local.BuiltinModels;
-using TinkerFlow.Local.Tokenization;
+using TinkerFlow.Tokenization;
 
 namespace TinkerFlow.Local.Tests.Tokenization;
 
@@ -39,7 +39,13 @@ public sealed class HfTokenizerLoadErrorTests : IDisposable
     [InlineData("normalizer", "normalizer.type \"Lowercase\" is not supported")]
     [InlineData("merges", "model.merges[0] uses")]
     [InlineData("vocab", "lacks the byte-level token for byte 0x41")]
-    [InlineData("ignore_merges", "model.ignore_merges is true")]
+    [InlineData("byte_fallback", "model.byte_fallback is true: this is a SentencePiece-style BPE tokenizer")]
+    [InlineData("metaspace", "pre_tokenizer is Metaspace: this is a SentencePiece-style BPE tokenizer")]
+    [InlineData("truncation", "\"truncation\" is set")]
+    [InlineData("padding", "\"padding\" is set")]
+    [InlineData("post_processor", "post_processor type \"Unknown\" is not supported")]
+    [InlineData("template_without_sequence", "post_processor.single has no sequence \"A\"")]
+    [InlineData("template_unknown_id", "post_processor adds id 99999")]
     public void Load_UnsupportedFeatureIsRejected(string feature, string expectedMessage)
     {
         string path = Write(json =>
@@ -52,7 +58,17 @@ public sealed class HfTokenizerLoadErrorTests : IDisposable
                 case "normalizer": json["normalizer"] = JsonNode.Parse("""{"type":"Lowercase"}"""); break;
                 case "merges": model["merges"]!.AsArray().Insert(0, new JsonArray("x", "zz")); break;
                 case "vocab": model["vocab"]!.AsObject().Remove("A"); break;
-                case "ignore_merges": model["ignore_merges"] = true; break;
+                case "byte_fallback": model["byte_fallback"] = true; break;
+                case "metaspace": json["pre_tokenizer"] = JsonNode.Parse("""{"type":"Metaspace","replacement":"▁","prepend_scheme":"first","split":false}"""); break;
+                case "truncation": json["truncation"] = JsonNode.Parse("""{"max_length":8,"strategy":"LongestFirst","stride":0,"direction":"Right"}"""); break;
+                case "padding": json["padding"] = JsonNode.Parse("""{"strategy":"BatchLongest","pad_id":0}"""); break;
+                case "post_processor": json["post_processor"] = JsonNode.Parse("""{"type":"Unknown"}"""); break;
+                case "template_without_sequence":
+                    json["post_processor"] = JsonNode.Parse("""{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"<|endoftext|>","type_id":0}}],"special_tokens":{"<|endoftext|>":{"id":"<|endoftext|>","ids":[0],"tokens":["<|endoftext|>"]}}}""");
+                    break;
+                case "template_unknown_id":
+                    json["post_processor"] = JsonNode.Parse("""{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"X","type_id":0}},{"Sequence":{"id":"A","type_id":0}}],"special_tokens":{"X":{"id":"X","ids":[99999],"tokens":["X"]}}}""");
+                    break;
             }
         });
 

@@ -1,19 +1,15 @@
 using System.Text.Json;
-using TinkerFlow.Local.Tokenization;
+using TinkerFlow.Tokenization;
 
 namespace TinkerFlow.Local.Tests.Tokenization;
 
-/// <summary>Paths of the tokenizer fixtures and their reference ids (from the Hugging Face library).</summary>
+/// <summary>
+/// The built-in tokenizer's reference ids (from the Hugging Face library). The real Qwen3 and Llama 3 fixtures are in
+/// tests/TinkerFlow.Tests/Fixtures/tokenizers, with the generator script.
+/// </summary>
 internal static class TokenizerFixtures
 {
-    private static readonly Lazy<HfTokenizer> s_qwen3 = new(() => HfTokenizer.Load(Qwen3Directory));
-
     public static string Root => Path.Combine(AppContext.BaseDirectory, "Fixtures", "tokenizers");
-
-    public static string Qwen3Directory => Path.Combine(Root, "qwen3");
-
-    /// <summary>Qwen3's real tokenizer (151,669 ids), loaded once from the gzipped fixture.</summary>
-    public static HfTokenizer Qwen3 => s_qwen3.Value;
 
     /// <summary>The cases of <c>Fixtures/tokenizers/&lt;folder&gt;/reference-ids.json</c>.</summary>
     public static IReadOnlyList<(string Text, int[] Ids)> ReadReference(string folder)

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using TinkerFlow.Tests.Fakes;
 using TinkerFlow.Types;
 
@@ -50,6 +51,65 @@ public sealed class SamplingClientTests
 
         await Assert.ThrowsAsync<TinkerRequestException>(async () => await future);
         Assert.Equal(1, backend.SampleAttempts);
+    }
+
+    [Fact]
+    public async Task Sample_FailsAsStuckOnceNoSampleCompletesWithinTheProgressTimeout()
+    {
+        var backend = new FakeBackend { HoldResults = true };
+        var time = new FakeTimeProvider();
+        await using var service = new ServiceClient(new TinkerClientOptions { Backend = backend, TimeProvider = time });
+        var sampler = await service.CreateSamplingClientAsync(baseModel: "fake/base", retryConfig: FastRetry with { ProgressTimeout = TimeSpan.FromSeconds(30) });
+
+        var future = await sampler.SampleAsync(WaitUntil.Started, ModelInput.FromInts([1]), 1, new SamplingParams { MaxTokens = 2 });
+        time.Advance(TimeSpan.FromSeconds(29));
+        await Task.Delay(50);
+        Assert.False(future.HasCompleted);
+        time.Advance(TimeSpan.FromSeconds(2));
+
+        var error = await Assert.ThrowsAsync<TinkerRequestException>(async () => await future.AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains("appear to be stuck", error.Message);
+        Assert.Contains("ProgressTimeout", error.Message);
+        Assert.Equal(1, backend.SampleAttempts);
+    }
+
+    [Fact]
+    public async Task Sample_ProgressTimeoutAlsoStopsRetriesOfAFailingSample()
+    {
+        var backend = new FakeBackend { SampleHandler = (_, _) => throw new TinkerRequestException("busy", RequestErrorCategory.Server, status: 503) };
+        var time = new FakeTimeProvider();
+        await using var service = new ServiceClient(new TinkerClientOptions { Backend = backend, TimeProvider = time });
+        var retry = new SamplingRetryConfig { RetryDelayBase = TimeSpan.FromSeconds(1), RetryDelayMax = TimeSpan.FromSeconds(1), JitterFactor = 0, ProgressTimeout = TimeSpan.FromSeconds(5) };
+        var sampler = await service.CreateSamplingClientAsync(baseModel: "fake/base", retryConfig: retry);
+
+        var future = await sampler.SampleAsync(WaitUntil.Started, ModelInput.FromInts([1]), 1, new SamplingParams { MaxTokens = 2 });
+        for (var i = 0; i < 20 && !future.HasCompleted; i++)
+        {
+            await Task.Delay(20);
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        var error = await Assert.ThrowsAsync<TinkerRequestException>(async () => await future.AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains("appear to be stuck", error.Message);
+        Assert.InRange(backend.SampleAttempts, 2, 7);
+    }
+
+    [Fact]
+    public async Task Sample_ConcurrentRetriesAllComplete()
+    {
+        var backend = new FakeBackend();
+        var inner = backend.SampleHandler;
+        var failures = new System.Collections.Concurrent.ConcurrentDictionary<long, int>();
+        backend.SampleHandler = (r, attempt) => failures.AddOrUpdate(r.SeqId!.Value, 1, (_, n) => n + 1) <= 2
+            ? throw new TinkerRequestException("busy", RequestErrorCategory.Server, status: 503)
+            : inner(r, attempt);
+        await using var service = new ServiceClient(backend);
+        var sampler = await service.CreateSamplingClientAsync(baseModel: "fake/base", retryConfig: FastRetry with { JitterFactor = 1 });
+
+        var futures = await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => sampler.SampleAsync(WaitUntil.Completed, ModelInput.FromInts([1]), 1, new SamplingParams { MaxTokens = 2 })));
+
+        Assert.All(futures, f => Assert.Single(f.Value.Sequences));
+        Assert.Equal(64 * 3, backend.SampleAttempts);
     }
 
     [Fact]

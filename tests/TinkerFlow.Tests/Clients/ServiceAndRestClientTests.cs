@@ -81,7 +81,7 @@ public sealed class ServiceAndRestClientTests
 
         Assert.Equal(
             [("publish", "run-1", "weights/step-2", null), ("unpublish", "run-1", "sampler_weights/s", null), ("ttl", "run-1", "weights/step-2", 3600L),
-             ("delete", "run-1", "weights/step-2", null), ("archive", "run-1", "weights/step-2", null), ("get_run", "run-1", "Accessible", null)],
+             ("delete", "run-1", "weights/step-2", null), ("archive", "run-1", "weights/step-2", null), ("get_run", "run-1", "Owned", null)],
             backend.RestCalls.Select(c => (c.Op, c.RunId, c.CheckpointId, c.Ttl)));
     }
 

@@ -257,4 +257,16 @@ public sealed class TrainingClientTests
         Assert.Equal("fake/base", tokenizer.Name);
         Assert.Equal("hi", tokenizer.Decode(tokenizer.Encode("hi")));
     }
+
+    [Fact]
+    public async Task GetTokenizer_PrefersTheTokenizerIdWithoutItsRevision()
+    {
+        var (backend, service, client) = await CreateAsync();
+        await using var __ = service;
+        backend.InfoTokenizerId = "org/tokenizer:rev-1";
+
+        var tokenizer = await client.GetTokenizerAsync();
+
+        Assert.Equal("org/tokenizer", tokenizer.Name);
+    }
 }

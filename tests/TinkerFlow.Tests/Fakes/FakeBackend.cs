@@ -104,8 +104,11 @@ internal sealed class FakeBackend : TinkerBackend
     public override Task<BackendOperation<CreateModelResponse>> CreateModelAsync(CreateModelRequest request, CancellationToken cancellationToken = default) =>
         Task.FromResult(Queue(request, () => new CreateModelResponse { ModelId = $"{request.SessionId}:train:{request.ModelSeqId}" }));
 
+    /// <summary>The <c>model_data.tokenizer_id</c> that get_info returns (none by default).</summary>
+    public string? InfoTokenizerId { get; set; }
+
     public override Task<GetInfoResponse> GetInfoAsync(GetInfoRequest request, CancellationToken cancellationToken = default) =>
-        Task.FromResult(new GetInfoResponse { ModelId = request.ModelId, ModelData = new ModelData { ModelName = "fake/base" }, IsLora = true, LoraRank = 8 });
+        Task.FromResult(new GetInfoResponse { ModelId = request.ModelId, ModelData = new ModelData { ModelName = "fake/base", TokenizerId = InfoTokenizerId }, IsLora = true, LoraRank = 8 });
 
     public override Task<BackendOperation<ForwardBackwardOutput>> ForwardAsync(ForwardRequest request, CancellationToken cancellationToken = default) =>
         Task.FromResult(Queue(request, () => ForwardHandler(request.ForwardInput)));

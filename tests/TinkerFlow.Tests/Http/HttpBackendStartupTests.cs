@@ -155,15 +155,27 @@ public class HttpBackendStartupTests
     }
 
     [Fact]
-    public async Task GetTokenizer_WithoutResolverExplainsHowToSupplyOne()
+    public async Task GetTokenizer_NotFoundSaysWhereItLookedAndWhatToSet()
     {
-        await using var t = new HttpTestContext();
+        string empty = Directory.CreateTempSubdirectory("tf-no-tokenizers-").FullName;
+        try
+        {
+            await using var t = new HttpTestContext(o => { o.TokenizerDirectory = empty; o.HuggingFaceHubCache = empty; });
 
-        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => t.Backend.GetTokenizerAsync("Qwen/Qwen3-8B"));
+            var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => t.Backend.GetTokenizerAsync("Qwen/Qwen3-8B"));
 
-        Assert.Contains("TinkerClientOptions.TokenizerResolver", ex.Message);
-        Assert.Contains("Qwen/Qwen3-8B", ex.Message);
-        Assert.Empty(t.Handler.Requests);
+            Assert.Contains("Qwen/Qwen3-8B", ex.Message);
+            Assert.Contains(Path.Combine(empty, "Qwen/Qwen3-8B"), ex.Message);
+            Assert.Contains(Path.Combine(empty, "models--Qwen--Qwen3-8B", "snapshots", "*", "tokenizer.json"), ex.Message);
+            Assert.Contains("TINKERFLOW_TOKENIZERS", ex.Message);
+            Assert.Contains("HF_HOME", ex.Message);
+            Assert.Contains("TinkerClientOptions.TokenizerResolver", ex.Message);
+            Assert.Empty(t.Handler.Requests);
+        }
+        finally
+        {
+            Directory.Delete(empty, recursive: true);
+        }
     }
 
     [Fact]

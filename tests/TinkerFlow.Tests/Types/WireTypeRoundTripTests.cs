@@ -249,7 +249,7 @@ public class WireTypeRoundTripTests
         var json = TinkerJson.Serialize(new CheckpointArchiveUrlResponse { Url = "u", Expires = new DateTimeOffset(2026, 1, 1, 0, 15, 0, 250, TimeSpan.Zero) });
         Assert.Equal("""{"url":"u","expires":"2026-01-01T00:15:00.25Z"}""", json);
         var naive = TinkerJson.Deserialize<CheckpointArchiveUrlResponse>("""{"url":"u","expires":"2026-01-01T00:15:00"}""");
-        Assert.Equal(TimeSpan.Zero, naive.Expires.Offset);
+        Assert.Equal(TimeSpan.Zero, naive.Expires!.Value.Offset);
         Assert.Throws<JsonException>(() => TinkerJson.Deserialize<CheckpointArchiveUrlResponse>("""{"url":"u","expires":"tomorrow"}"""));
     }
 

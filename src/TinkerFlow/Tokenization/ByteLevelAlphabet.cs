@@ -1,4 +1,4 @@
-namespace TinkerFlow.Local.Tokenization;
+namespace TinkerFlow.Tokenization;
 
 /// <summary>
 /// The GPT-2 byte-to-character table that byte-level BPE vocabularies are written in: printable Latin-1 bytes

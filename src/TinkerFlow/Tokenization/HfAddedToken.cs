@@ -1,4 +1,4 @@
-namespace TinkerFlow.Local.Tokenization;
+namespace TinkerFlow.Tokenization;
 
 /// <summary>
 /// An entry of <c>tokenizer.json</c>'s <c>added_tokens</c>: text matched as one token before BPE runs.

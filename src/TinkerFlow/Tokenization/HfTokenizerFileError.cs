@@ -1,4 +1,4 @@
-namespace TinkerFlow.Local.Tokenization;
+namespace TinkerFlow.Tokenization;
 
 /// <summary>
 /// Builds the <see cref="InvalidDataException"/> thrown for a <c>tokenizer.json</c> or <c>tokenizer_config.json</c>

@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 
-namespace TinkerFlow.Local.Tokenization;
+namespace TinkerFlow.Tokenization;
 
 /// <summary>
 /// Reads a Hugging Face <c>tokenizer.json</c> (plain or gzipped) and its optional <c>tokenizer_config.json</c>
@@ -73,12 +73,15 @@ internal static class HfTokenizerReader
 
         JsonElement model = Required(root, "model", JsonValueKind.Object, source);
         CheckModelOptions(model, source);
+        CheckUnsupportedEncodeSteps(root, source);
+        bool ignoreMerges = Optional(model, "ignore_merges") is { ValueKind: JsonValueKind.True };
         Dictionary<string, int> vocabulary = ReadVocabulary(model, source);
         List<string> merges = ReadMerges(model, vocabulary, source);
         List<HfAddedToken> addedTokens = ReadAddedTokens(root, source);
         Normalizer? normalizer = ReadNormalizer(Optional(root, "normalizer"), source);
         SplitPreTokenizer preTokenizer = ReadPreTokenizer(Optional(root, "pre_tokenizer"), source);
         CheckDecoder(Optional(root, "decoder"), source);
+        (int[] prefix, int[] suffix) = ReadPostProcessor(Optional(root, "post_processor"), source);
 
         string? eos = null, bos = null, pad = null, template = null;
         if (configJson is not null)
@@ -113,6 +116,9 @@ internal static class HfTokenizerReader
             AddedTokens = addedTokens,
             Normalizer = normalizer,
             PreTokenizer = preTokenizer,
+            IgnoreMerges = ignoreMerges,
+            PrefixIds = prefix,
+            SuffixIds = suffix,
             EosToken = eos,
             BosToken = bos,
             PadToken = pad,
@@ -155,13 +161,149 @@ internal static class HfTokenizerReader
             }
         }
 
-        foreach (string flag in (string[])["byte_fallback", "ignore_merges"])
+        if (Optional(model, "byte_fallback") is { ValueKind: JsonValueKind.True })
         {
-            if (Optional(model, flag) is { ValueKind: JsonValueKind.True })
+            throw HfTokenizerFileError.Create(source, SentencePieceRefusal("model.byte_fallback is true"));
+        }
+    }
+
+    /// <summary>
+    /// The refusal for SentencePiece-style BPE (Llama 2, Mistral, Gemma): Microsoft.ML.Tokenizers reads those only from a
+    /// SentencePiece <c>tokenizer.model</c>, not from <c>tokenizer.json</c>, and TinkerFlow has no reference ids to check
+    /// a translation against, so it refuses rather than risk ids that differ from the model's.
+    /// </summary>
+    private static string SentencePieceRefusal(string what) =>
+        $"{what}: this is a SentencePiece-style BPE tokenizer (byte fallback, Metaspace; Llama 2, Mistral, Gemma), which "
+        + "TinkerFlow does not support. Only byte-level BPE tokenizers (GPT-2, Llama 3, Qwen2/Qwen3 style) are; "
+        + "encoding this one differently from the model's own tokenizer would silently corrupt training data.";
+
+    /// <summary>Refuses the encode-time steps that would change ids and that TinkerFlow does not implement.</summary>
+    private static void CheckUnsupportedEncodeSteps(JsonElement root, string source)
+    {
+        foreach (string step in (string[])["truncation", "padding"])
+        {
+            if (Optional(root, step) is { } value && value.ValueKind != JsonValueKind.Null)
             {
-                throw HfTokenizerFileError.Create(source, $"model.{flag} is true, which is not supported.");
+                throw HfTokenizerFileError.Create(source,
+                    $"\"{step}\" is set; encode-time {step} is not supported (set it to null and {step} on the caller's side).");
             }
         }
+    }
+
+    /// <summary>
+    /// Reads the post-processor: the ids it puts before and after a single sequence when special tokens are added
+    /// (HF <c>add_special_tokens=True</c>). <c>ByteLevel</c> only adjusts offsets, so it adds nothing.
+    /// </summary>
+    private static (int[] Prefix, int[] Suffix) ReadPostProcessor(JsonElement? element, string source)
+    {
+        var prefix = new List<int>();
+        var suffix = new List<int>();
+        bool sequenceSeen = false;
+        if (element is { ValueKind: JsonValueKind.Object } processor)
+        {
+            AddPostProcessor(processor, prefix, suffix, ref sequenceSeen, source);
+        }
+
+        return ([.. prefix], [.. suffix]);
+    }
+
+    private static void AddPostProcessor(
+        JsonElement element, List<int> prefix, List<int> suffix, ref bool sequenceSeen, string source)
+    {
+        string type = OptionalString(element, "type", source) ?? "";
+        switch (type)
+        {
+            case "ByteLevel":
+                return;
+            case "Sequence":
+                foreach (JsonElement inner in Required(element, "processors", JsonValueKind.Array, source).EnumerateArray())
+                {
+                    AddPostProcessor(inner, prefix, suffix, ref sequenceSeen, source);
+                }
+
+                return;
+            case "TemplateProcessing":
+                if (sequenceSeen)
+                {
+                    throw HfTokenizerFileError.Create(source, "post_processor has several TemplateProcessing steps, which is not supported.");
+                }
+
+                JsonElement specials = Optional(element, "special_tokens") is { ValueKind: JsonValueKind.Object } s ? s : default;
+                foreach (JsonElement piece in Required(element, "single", JsonValueKind.Array, source).EnumerateArray())
+                {
+                    if (Optional(piece, "Sequence") is { ValueKind: JsonValueKind.Object } sequence)
+                    {
+                        if (sequenceSeen || OptionalString(sequence, "id", source) != "A")
+                        {
+                            throw HfTokenizerFileError.Create(source, "post_processor.single must hold the sequence \"A\" exactly once.");
+                        }
+
+                        sequenceSeen = true;
+                    }
+                    else if (Optional(piece, "SpecialToken") is { ValueKind: JsonValueKind.Object } special
+                        && OptionalString(special, "id", source) is { } name)
+                    {
+                        (sequenceSeen ? suffix : prefix).AddRange(TemplateTokenIds(specials, name, source));
+                    }
+                    else
+                    {
+                        throw HfTokenizerFileError.Create(source, "post_processor.single has an item that is neither a Sequence nor a SpecialToken.");
+                    }
+                }
+
+                if (!sequenceSeen)
+                {
+                    throw HfTokenizerFileError.Create(source, "post_processor.single has no sequence \"A\".");
+                }
+
+                return;
+            case "BertProcessing" or "RobertaProcessing":
+                if (sequenceSeen)
+                {
+                    throw HfTokenizerFileError.Create(source, $"post_processor has {type} after another template, which is not supported.");
+                }
+
+                prefix.Add(PairTokenId(element, "cls", source));
+                suffix.Add(PairTokenId(element, "sep", source));
+                sequenceSeen = true;
+                return;
+            default:
+                throw HfTokenizerFileError.Create(source,
+                    $"post_processor type \"{type}\" is not supported (supported: ByteLevel, TemplateProcessing, BertProcessing, RobertaProcessing, Sequence).");
+        }
+    }
+
+    private static IEnumerable<int> TemplateTokenIds(JsonElement specials, string name, string source)
+    {
+        if (specials.ValueKind != JsonValueKind.Object || Optional(specials, name) is not { ValueKind: JsonValueKind.Object } entry
+            || Optional(entry, "ids") is not { ValueKind: JsonValueKind.Array } ids)
+        {
+            throw HfTokenizerFileError.Create(source, $"post_processor.special_tokens has no entry with \"ids\" for \"{name}\".");
+        }
+
+        var result = new List<int>();
+        foreach (JsonElement id in ids.EnumerateArray())
+        {
+            if (id.ValueKind != JsonValueKind.Number || !id.TryGetInt32(out int value) || value < 0)
+            {
+                throw HfTokenizerFileError.Create(source, $"post_processor.special_tokens[\"{name}\"].ids holds something other than a non-negative id.");
+            }
+
+            result.Add(value);
+        }
+
+        return result;
+    }
+
+    private static int PairTokenId(JsonElement element, string field, string source)
+    {
+        if (Optional(element, field) is { ValueKind: JsonValueKind.Array } pair && pair.GetArrayLength() == 2
+            && pair[1].ValueKind == JsonValueKind.Number && pair[1].TryGetInt32(out int id) && id >= 0)
+        {
+            return id;
+        }
+
+        throw HfTokenizerFileError.Create(source, $"post_processor.{field} is not a [\"token\", id] pair.");
     }
 
     private static Dictionary<string, int> ReadVocabulary(JsonElement model, string source)
@@ -367,6 +509,8 @@ internal static class HfTokenizerReader
 
                 byteLevel = true;
                 break;
+            case "Metaspace":
+                throw HfTokenizerFileError.Create(source, SentencePieceRefusal("pre_tokenizer is Metaspace"));
             default:
                 throw HfTokenizerFileError.Create(source,
                     $"pre_tokenizer type \"{type}\" is not supported (supported: Sequence, Split, ByteLevel).");

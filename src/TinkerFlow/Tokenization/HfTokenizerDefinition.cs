@@ -1,6 +1,6 @@
 using Microsoft.ML.Tokenizers;
 
-namespace TinkerFlow.Local.Tokenization;
+namespace TinkerFlow.Tokenization;
 
 /// <summary>
 /// What <see cref="HfTokenizerReader"/> extracts from <c>tokenizer.json</c> and <c>tokenizer_config.json</c>:
@@ -25,6 +25,18 @@ internal sealed class HfTokenizerDefinition
 
     /// <summary>The regex splitting that precedes byte-level BPE.</summary>
     public required SplitPreTokenizer PreTokenizer { get; init; }
+
+    /// <summary>
+    /// <c>model.ignore_merges</c> (Llama 3): a pre-tokenized piece that is itself a vocabulary entry becomes that id
+    /// without running the merges.
+    /// </summary>
+    public bool IgnoreMerges { get; init; }
+
+    /// <summary>Ids the post-processor puts before the sequence when special tokens are added (Llama 3: BOS).</summary>
+    public int[] PrefixIds { get; init; } = [];
+
+    /// <summary>Ids the post-processor puts after the sequence when special tokens are added.</summary>
+    public int[] SuffixIds { get; init; } = [];
 
     /// <summary><c>eos_token</c> from <c>tokenizer_config.json</c>, if given.</summary>
     public string? EosToken { get; init; }

@@ -1,7 +1,7 @@
 using System.Text;
 using Microsoft.ML.Tokenizers;
 
-namespace TinkerFlow.Local.Tokenization;
+namespace TinkerFlow.Tokenization;
 
 /// <summary>
 /// A Microsoft.ML.Tokenizers normalizer for the Hugging Face <c>NFC</c>/<c>NFD</c>/<c>NFKC</c>/<c>NFKD</c>

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 
-namespace TinkerFlow.Local.Tokenization;
+namespace TinkerFlow.Tokenization;
 
 /// <summary>
 /// A Hugging Face byte-level BPE tokenizer (GPT-2, Qwen2/Qwen3 style) loaded from <c>tokenizer.json</c> and
@@ -18,6 +18,11 @@ namespace TinkerFlow.Local.Tokenization;
 internal sealed class HfTokenizer
 {
     private readonly BpeTokenizer _bpe;
+    private readonly Normalizer? _normalizer;
+    private readonly SplitPreTokenizer _preTokenizer;
+    private readonly bool _ignoreMerges;
+    private readonly int[] _prefixIds;
+    private readonly int[] _suffixIds;
     private readonly Dictionary<string, int> _vocabulary;
     private readonly Dictionary<string, int> _addedTokens;
     private readonly Regex? _addedTokenPattern;
@@ -31,12 +36,13 @@ internal sealed class HfTokenizer
         _vocabulary = definition.Vocabulary;
         try
         {
+            // Normalization and pre-tokenization run here (see EncodeText), so the BPE model sees one piece at a time.
             _bpe = BpeTokenizer.Create(new BpeOptions(definition.Vocabulary)
             {
                 Merges = definition.Merges,
                 ByteLevel = true,
-                PreTokenizer = definition.PreTokenizer,
-                Normalizer = definition.Normalizer,
+                PreTokenizer = WholeTextPreTokenizer.Instance,
+                Normalizer = null,
             });
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
@@ -44,6 +50,11 @@ internal sealed class HfTokenizer
             throw HfTokenizerFileError.Create(definition.Source, $"Microsoft.ML.Tokenizers rejected the BPE model ({e.Message}).", e);
         }
 
+        _normalizer = definition.Normalizer;
+        _preTokenizer = definition.PreTokenizer;
+        _ignoreMerges = definition.IgnoreMerges;
+        _prefixIds = definition.PrefixIds;
+        _suffixIds = definition.SuffixIds;
         _addedTokens = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (HfAddedToken token in definition.AddedTokens)
         {
@@ -59,6 +70,14 @@ internal sealed class HfTokenizer
         foreach (HfAddedToken token in definition.AddedTokens)
         {
             maxId = Math.Max(maxId, token.Id);
+        }
+
+        foreach (int id in (int[])[.. _prefixIds, .. _suffixIds])
+        {
+            if (!_vocabulary.ContainsValue(id) && !definition.AddedTokens.Any(t => t.Id == id))
+            {
+                throw HfTokenizerFileError.Create(definition.Source, $"post_processor adds id {id}, which is not a token of the tokenizer.");
+            }
         }
 
         VocabSize = maxId + 1;
@@ -180,46 +199,84 @@ internal sealed class HfTokenizer
         return new HfTokenizer(HfTokenizerReader.Parse(json, source, config, configSource));
     }
 
+    /// <summary>Ids the post-processor puts before a sequence when special tokens are added (Llama 3: <c>&lt;|begin_of_text|&gt;</c>).</summary>
+    public IReadOnlyList<int> PrefixIds => _prefixIds;
+
+    /// <summary>Ids the post-processor puts after a sequence when special tokens are added.</summary>
+    public IReadOnlyList<int> SuffixIds => _suffixIds;
+
     /// <summary>Encodes text to token ids.</summary>
     /// <param name="text">The text.</param>
     /// <param name="parseSpecialTokens">
     /// When true, the text of any added token (<see cref="SpecialTokens"/>) encodes as that token's id; when false,
     /// it is encoded as ordinary text (use for untrusted content).
     /// </param>
-    /// <returns>The ids (empty for empty text).</returns>
-    public int[] Encode(string text, bool parseSpecialTokens = true)
+    /// <param name="addSpecialTokens">
+    /// When true, the post-processor's tokens are added around the ids (Hugging Face <c>add_special_tokens=True</c>;
+    /// Llama 3 prepends <c>&lt;|begin_of_text|&gt;</c>, Qwen3 adds nothing). False by default, like the raw text encode.
+    /// </param>
+    /// <returns>The ids (for empty text, only the post-processor's tokens when they are asked for).</returns>
+    public int[] Encode(string text, bool parseSpecialTokens = true, bool addSpecialTokens = false)
     {
         ArgumentNullException.ThrowIfNull(text);
-        if (text.Length == 0)
+        var ids = new List<int>(text.Length / 3 + 4);
+        if (addSpecialTokens)
         {
-            return [];
+            ids.AddRange(_prefixIds);
         }
 
-        var ids = new List<int>(text.Length / 3 + 4);
         if (!parseSpecialTokens || _addedTokenPattern is null)
         {
-            ids.AddRange(_bpe.EncodeToIds(text));
-            return [.. ids];
+            EncodeText(text, ids);
         }
-
-        int position = 0;
-        for (Match match = _addedTokenPattern.Match(text); match.Success; match = match.NextMatch())
+        else
         {
-            if (match.Index > position)
+            int position = 0;
+            for (Match match = _addedTokenPattern.Match(text); match.Success; match = match.NextMatch())
             {
-                ids.AddRange(_bpe.EncodeToIds(text[position..match.Index]));
+                if (match.Index > position)
+                {
+                    EncodeText(text[position..match.Index], ids);
+                }
+
+                ids.Add(_addedTokens[match.Value]);
+                position = match.Index + match.Length;
             }
 
-            ids.Add(_addedTokens[match.Value]);
-            position = match.Index + match.Length;
+            if (position < text.Length)
+            {
+                EncodeText(text[position..], ids);
+            }
         }
 
-        if (position < text.Length)
+        if (addSpecialTokens)
         {
-            ids.AddRange(_bpe.EncodeToIds(text[position..]));
+            ids.AddRange(_suffixIds);
         }
 
         return [.. ids];
+    }
+
+    /// <summary>Normalizes a run of text without added tokens, splits it with the pre-tokenizer and merges each piece.</summary>
+    private void EncodeText(string text, List<int> ids)
+    {
+        if (text.Length == 0)
+        {
+            return;
+        }
+
+        string normalized = _normalizer?.Normalize(text) ?? text;
+        foreach ((int offset, int length) in _preTokenizer.PreTokenize(normalized))
+        {
+            string piece = normalized.Substring(offset, length);
+            if (_ignoreMerges && _vocabulary.TryGetValue(ByteLevelAlphabet.Encode(Encoding.UTF8.GetBytes(piece)), out int whole))
+            {
+                ids.Add(whole);
+                continue;
+            }
+
+            ids.AddRange(_bpe.EncodeToIds(piece));
+        }
     }
 
     /// <summary>Decodes ids to text (see the remarks on UTF-8 handling).</summary>

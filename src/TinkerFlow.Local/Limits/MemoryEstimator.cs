@@ -1,0 +1,113 @@
+using TinkerFlow.Local.Model;
+
+namespace TinkerFlow.Local.Limits;
+
+/// <summary>
+/// The one place that turns a request's size fields into bytes the engine will hold, so admission control (engine and
+/// server) can refuse a request before allocating anything proportional to it. Every tensor is float32 (4 bytes).
+/// </summary>
+/// <remarks>
+/// <list type="table">
+/// <listheader><term>Estimate</term><description>Rule</description></listheader>
+/// <item><term><see cref="AdapterBytes"/></term><description>rank × (in + out) × 4 summed over the targeted projections of every layer (q, k, v, o; gate, up, down; lm_head)</description></item>
+/// <item><term><see cref="TrainingStateBytes"/></term><description>4 × adapter: weights, gradients and AdamW's two moments</description></item>
+/// <item><term><see cref="SampleBytes"/></term><description>KV cache of num_samples × (prompt + max_tokens) positions × layers × 2 (K and V) × kv_heads × head_dim × 4, doubled (the cache grows by doubling), plus the prefill's logits (prompt × vocab × 4) and each step's logits (num_samples × vocab × 4 × 2)</description></item>
+/// <item><term><see cref="ActivationBytes"/></term><description>tokens × layers × (6 × hidden + 3 × intermediate + 2 × heads × head_dim) × 4 saved for the backward pass, plus tokens × vocab × 4 × 3 for logits, log-softmax and their gradient</description></item>
+/// </list>
+/// These are upper estimates for admission, not measurements; refine them here, in one place.
+/// </remarks>
+internal static class MemoryEstimator
+{
+    /// <summary>Bytes per stored scalar: the engine trains and samples in float32.</summary>
+    public const long BytesPerScalar = 4;
+
+    /// <summary>The largest rank a model's adapters can meaningfully have: its hidden size (a LoRA update of higher rank than a projection's dimensions adds nothing).</summary>
+    public static int ModelMaxLoraRank(TransformerConfig config) => config.HiddenSize;
+
+    /// <summary>Trainable scalars of a LoRA adapter of <paramref name="rank"/> on <paramref name="config"/>.</summary>
+    public static long LoraParameterCount(TransformerConfig config, long rank, bool trainAttn, bool trainMlp, bool trainUnembed)
+    {
+        long hidden = config.HiddenSize;
+        long q = (long)config.NumAttentionHeads * config.HeadDim;
+        long kv = (long)config.NumKeyValueHeads * config.HeadDim;
+        long perLayer = 0;
+        if (trainAttn)
+        {
+            perLayer += (hidden + q) + (hidden + kv) + (hidden + kv) + (q + hidden);
+        }
+
+        if (trainMlp)
+        {
+            perLayer += 3 * (hidden + config.IntermediateSize);
+        }
+
+        long total = perLayer * config.NumHiddenLayers;
+        if (trainUnembed)
+        {
+            total += hidden + config.VocabSize;
+        }
+
+        return checked(total * rank);
+    }
+
+    /// <summary>Bytes of one copy of the adapter (e.g. a sampler's snapshot).</summary>
+    public static long AdapterBytes(TransformerConfig config, long rank, bool trainAttn, bool trainMlp, bool trainUnembed) =>
+        SaturatingMultiply(LoraParameterCount(config, rank, trainAttn, trainMlp, trainUnembed), BytesPerScalar);
+
+    /// <summary>Bytes of a training client: adapter weights, their gradients and AdamW's first and second moments.</summary>
+    public static long TrainingStateBytes(TransformerConfig config, long rank, bool trainAttn, bool trainMlp, bool trainUnembed) =>
+        SaturatingMultiply(AdapterBytes(config, rank, trainAttn, trainMlp, trainUnembed), 4);
+
+    /// <summary>Peak bytes of one sample request: its KV cache plus logits.</summary>
+    public static long SampleBytes(TransformerConfig config, long numSamples, long promptTokens, long maxTokens, bool promptLogprobs)
+    {
+        long positions = SaturatingMultiply(numSamples, promptTokens + maxTokens);
+        long perPosition = 2L * config.NumHiddenLayers * config.NumKeyValueHeads * config.HeadDim * BytesPerScalar;
+        long kv = SaturatingMultiply(SaturatingMultiply(positions, perPosition), 2);
+        long prefillLogits = SaturatingMultiply(promptTokens, (long)config.VocabSize * BytesPerScalar * (promptLogprobs ? 2 : 1));
+        long stepLogits = SaturatingMultiply(numSamples, (long)config.VocabSize * BytesPerScalar * 2);
+        return SaturatingAdd(SaturatingAdd(kv, prefillLogits), stepLogits);
+    }
+
+    /// <summary>Bytes of activations kept for the backward pass of a forward pass over <paramref name="tokens"/> (padded) tokens.</summary>
+    public static long ActivationBytes(TransformerConfig config, long tokens)
+    {
+        long perTokenPerLayer = (6L * config.HiddenSize) + (3L * config.IntermediateSize) + (2L * config.NumAttentionHeads * config.HeadDim);
+        long layers = SaturatingMultiply(SaturatingMultiply(tokens, perTokenPerLayer * config.NumHiddenLayers), BytesPerScalar);
+        long logits = SaturatingMultiply(tokens, (long)config.VocabSize * BytesPerScalar * 3);
+        return SaturatingAdd(layers, logits);
+    }
+
+    /// <summary>Formats a byte count for messages (e.g. <c>1.5 GiB</c>).</summary>
+    public static string Format(long bytes) => bytes switch
+    {
+        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.##} GiB",
+        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.##} MiB",
+        >= 1L << 10 => $"{bytes / (double)(1L << 10):0.##} KiB",
+        _ => $"{bytes} bytes",
+    };
+
+    private static long SaturatingMultiply(long a, long b)
+    {
+        try
+        {
+            return checked(a * b);
+        }
+        catch (OverflowException)
+        {
+            return long.MaxValue;
+        }
+    }
+
+    private static long SaturatingAdd(long a, long b)
+    {
+        try
+        {
+            return checked(a + b);
+        }
+        catch (OverflowException)
+        {
+            return long.MaxValue;
+        }
+    }
+}
