@@ -37,7 +37,7 @@ var evaluator = new ArithmeticEvaluator(testSet, renderer, config.MaxTokens);
 // "a+b=c" as plain text but not the chat template). The warm-start is a SupervisedTrainer of its own in log_path/warmstart.
 var run = await TrainerRun.StartOrResumeAsync(service, config.LogPath, async () =>
 {
-    if (config.WarmStartSteps == 0)
+    if (config.WarmStartSteps == 0 || config.Describe) // --describe only prints the graph: no warm-start
     {
         return await service.CreateLoraTrainingClientAsync(config.Model, rank: config.LoraRank, seed: config.Seed);
     }
