@@ -1,5 +1,5 @@
 using TinkerFlow.Cookbook.Data;
-using TinkerFlow.Cookbook.Hyperparameters;
+using TinkerFlow.Dataflow;
 using TinkerFlow.Cookbook.Renderers;
 using TinkerFlow.Cookbook.Supervised;
 using TinkerFlow.Types;
@@ -35,24 +35,8 @@ internal static class ChatSft
             await optim;
             if (step % 10 == 0 || step + 1 == steps)
             {
-                Console.WriteLine($"  {who.ToLowerInvariant()} SFT step {step}: train_mean_nll={MeanNll(output, batch):F3}");
+                Console.WriteLine($"  {who.ToLowerInvariant()} SFT step {step}: train_mean_nll={NllMetrics.MeanNll(output, batch):F3}");
             }
         }
-    }
-
-    private static double MeanNll(ForwardBackwardOutput output, IReadOnlyList<Datum> batch)
-    {
-        double nll = 0;
-        for (var i = 0; i < batch.Count; i++)
-        {
-            var lp = output.LossFnOutputs[i]["logprobs"].ToFloat32Array();
-            var w = batch[i].LossFnInputs["weights"].ToFloat32Array();
-            for (var t = 0; t < lp.Length; t++)
-            {
-                nll -= lp[t] * w[t];
-            }
-        }
-
-        return nll / batch.Count; // weights are per-example means, so this is the mean per-token NLL per conversation
     }
 }

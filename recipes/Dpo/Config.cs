@@ -16,4 +16,5 @@ internal sealed record Config
     public int EvalEvery { get; init; } = 10;                                   // steps between test/* evaluations (and after the last)
     public int SaveEvery { get; init; } = 20;                                   // steps between checkpoints
     public int Seed { get; init; } = 0;                                         // split, data order and LoRA init
+    public bool Describe { get; init; }                                         // print the training graph and exit
 }

@@ -11,7 +11,7 @@ using System.Text.Json;
 using TinkerFlow;
 using TinkerFlow.Cookbook.Checkpoints;
 using TinkerFlow.Cookbook.Data;
-using TinkerFlow.Cookbook.Hyperparameters;
+using TinkerFlow.Dataflow;
 using TinkerFlow.Cookbook.Recipes;
 using TinkerFlow.Cookbook.Renderers;
 using TinkerFlow.Cookbook.Supervised;

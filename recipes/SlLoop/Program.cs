@@ -6,6 +6,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TinkerFlow;
+using TinkerFlow.Dataflow;
 using TinkerFlow.Types;
 
 var config = Config.Parse(args);
@@ -55,23 +56,6 @@ Datum ToDatum(string question, string answer)
         new Dictionary<string, object> { ["target_tokens"] = tokens[1..], ["weights"] = weights[1..] });
 }
 
-static double MeanNll(ForwardBackwardOutput output, IReadOnlyList<Datum> batch)
-{
-    double nll = 0, weight = 0;
-    for (var i = 0; i < batch.Count; i++)
-    {
-        var lp = output.LossFnOutputs[i]["logprobs"].ToFloat32Array();
-        var w = batch[i].LossFnInputs["weights"].ToFloat32Array();
-        for (var t = 0; t < lp.Length; t++)
-        {
-            nll -= lp[t] * w[t];
-            weight += w[t];
-        }
-    }
-
-    return nll / Math.Max(weight, 1e-9);
-}
-
 // ---- The loop: submit forward_backward and optim_step back to back, then await both.
 var metricsFile = Path.Combine(config.LogPath, "metrics.jsonl");
 var batchesPerEpoch = train.Count / config.BatchSize;
@@ -82,7 +66,7 @@ for (var step = startStep; step < config.MaxSteps; step++)
     if (step % config.EvalEvery == 0)
     {
         var eval = await training.ForwardAsync(WaitUntil.Completed, test, LossFnType.CrossEntropy);
-        metrics["test/nll"] = MeanNll(eval.Value, test);
+        metrics["test/nll"] = NllMetrics.MeanNll(eval.Value, test);
     }
 
     var epoch = step / batchesPerEpoch;
@@ -95,7 +79,7 @@ for (var step = startStep; step < config.MaxSteps; step++)
     var output = await fb;
     var optimResult = await optim;
 
-    metrics["train_mean_nll"] = MeanNll(output, batch);
+    metrics["train_mean_nll"] = NllMetrics.MeanNll(output, batch);
     metrics["optim/lr"] = lr;
     metrics["epoch"] = epoch;
     metrics["num_tokens"] = batch.Sum(d => d.ModelInput.Length);

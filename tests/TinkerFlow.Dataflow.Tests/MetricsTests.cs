@@ -30,20 +30,20 @@ public sealed class MetricsTests : IDisposable
         var windows = new List<MetricRecord>();
         using var sub = source.WindowedMean(TimeSpan.FromSeconds(10), scheduler).Subscribe(windows.Add);
 
-        source.OnNext(Record(0, ("train/nll", 2.0)));
+        source.OnNext(Record(0, ("train_mean_nll", 2.0)));
         scheduler.AdvanceBy(TimeSpan.FromSeconds(4));
-        source.OnNext(Record(1, ("train/nll", 1.0), ("optim/lr", 1e-4)));
+        source.OnNext(Record(1, ("train_mean_nll", 1.0), ("optim/lr", 1e-4)));
         scheduler.AdvanceBy(TimeSpan.FromSeconds(6)); // first window closes at t = 10 s
         scheduler.AdvanceBy(TimeSpan.FromSeconds(10)); // an empty window emits nothing
-        source.OnNext(Record(2, ("train/nll", 0.5)));
+        source.OnNext(Record(2, ("train_mean_nll", 0.5)));
         scheduler.AdvanceBy(TimeSpan.FromSeconds(10));
 
         Assert.Equal(2, windows.Count);
         Assert.Equal(1, windows[0].Step);
-        Assert.Equal(1.5, windows[0].Metrics["train/nll"]);
+        Assert.Equal(1.5, windows[0].Metrics["train_mean_nll"]);
         Assert.Equal(1e-4, windows[0].Metrics["optim/lr"]);
         Assert.Equal(T0.AddSeconds(10), windows[0].Timestamp);
-        Assert.Equal(0.5, windows[1].Metrics["train/nll"]);
+        Assert.Equal(0.5, windows[1].Metrics["train_mean_nll"]);
         Assert.Equal(T0.AddSeconds(30), windows[1].Timestamp);
     }
 
@@ -53,9 +53,9 @@ public sealed class MetricsTests : IDisposable
         var source = new Subject<MetricRecord>();
         var values = new List<(long, double)>();
         using var sub = source.Values(MetricNames.TrainNll).Subscribe(values.Add);
-        source.OnNext(Record(0, ("train/nll", 2.0)));
+        source.OnNext(Record(0, ("train_mean_nll", 2.0)));
         source.OnNext(Record(1, ("optim/lr", 1.0)));
-        source.OnNext(Record(2, ("train/nll", 1.0)));
+        source.OnNext(Record(2, ("train_mean_nll", 1.0)));
         Assert.Equal([(0L, 2.0), (2L, 1.0)], values);
     }
 
@@ -75,19 +75,19 @@ public sealed class MetricsTests : IDisposable
         });
         Assert.False(view.IsInteractive);
 
-        view.OnNext(Record(0, ("train/nll", 2.0), (MetricNames.ProgressStepsInFlight, 2)));
+        view.OnNext(Record(0, ("train_mean_nll", 2.0), (MetricNames.ProgressStepsInFlight, 2)));
         scheduler.AdvanceBy(TimeSpan.FromSeconds(2));
-        view.OnNext(Record(1, ("train/nll", 1.5))); // within 5 s: no line
+        view.OnNext(Record(1, ("train_mean_nll", 1.5))); // within 5 s: no line
         scheduler.AdvanceBy(TimeSpan.FromSeconds(4));
-        view.OnNext(Record(2, ("train/nll", 1.25))); // t = 6 s: a line, ETA = 7 steps × 3 s
+        view.OnNext(Record(2, ("train_mean_nll", 1.25))); // t = 6 s: a line, ETA = 7 steps × 3 s
         scheduler.AdvanceBy(TimeSpan.FromSeconds(1));
-        view.OnNext(Record(3, ("train/nll", 1.0))); // throttled, printed on completion
+        view.OnNext(Record(3, ("train_mean_nll", 1.0))); // throttled, printed on completion
         view.OnCompleted();
 
         var lines = output.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(3, lines.Length);
-        Assert.Equal("sft step 1/10 (10.0%) | train/nll=2 | in flight: 2 steps", lines[0]);
-        Assert.Equal("sft step 3/10 (30.0%) eta 0:00:21 | train/nll=1.25 | in flight: 2 steps", lines[1]);
+        Assert.Equal("sft step 1/10 (10.0%) | train_mean_nll=2 | in flight: 2 steps", lines[0]);
+        Assert.Equal("sft step 3/10 (30.0%) eta 0:00:21 | train_mean_nll=1.25 | in flight: 2 steps", lines[1]);
         Assert.StartsWith("sft step 4/10 (40.0%)", lines[2]);
         Assert.True(view.Completion.IsCompletedSuccessfully);
     }
@@ -115,9 +115,9 @@ public sealed class MetricsTests : IDisposable
         });
         Assert.True(view.IsInteractive);
 
-        view.OnNext(Record(0, ("train/nll", 2.0), (MetricNames.RlStalenessMean, 0.5), (MetricNames.RlRolloutsInFlight, 7)));
+        view.OnNext(Record(0, ("train_mean_nll", 2.0), (MetricNames.RlStalenessMean, 0.5), (MetricNames.RlRolloutsInFlight, 7)));
         scheduler.AdvanceBy(TimeSpan.FromSeconds(1));
-        view.OnNext(Record(1, ("train/nll", 1.0), (MetricNames.RlStalenessMean, 0.25), (MetricNames.RlRolloutsInFlight, 5), (MetricNames.ProgressStepsInFlight, 2)));
+        view.OnNext(Record(1, ("train_mean_nll", 1.0), (MetricNames.RlStalenessMean, 0.25), (MetricNames.RlRolloutsInFlight, 5), (MetricNames.ProgressStepsInFlight, 2)));
         scheduler.AdvanceBy(TimeSpan.FromSeconds(1)); // the refresh ticks redraw in virtual time
 
         var snapshot = new StringWriter();
@@ -126,8 +126,8 @@ public sealed class MetricsTests : IDisposable
         var rendered = snapshot.ToString();
         Assert.Contains("step 2/4 (50.0%) eta 0:00:02", rendered);
         Assert.Contains(new string('━', 20), rendered);
-        Assert.Contains("train/nll", rendered);
-        Assert.Contains("rl/staleness_mean", rendered);
+        Assert.Contains("train_mean_nll", rendered);
+        Assert.Contains("sampling_client/step_mean", rendered);
         Assert.Contains("0.25", rendered);
         Assert.Contains("in flight: 2 steps, 5 rollouts", rendered);
 
@@ -141,8 +141,8 @@ public sealed class MetricsTests : IDisposable
     {
         var path = Path.Combine(_dir, "run", "metrics.jsonl");
         var writer = new JsonlMetricsWriter(path);
-        writer.OnNext(Record(0, ("train/nll", 2.5), ("optim/lr", 1e-4)));
-        writer.OnNext(Record(1, ("train/nll", double.NaN), ("time/step", 0.5)));
+        writer.OnNext(Record(0, ("train_mean_nll", 2.5), ("optim/lr", 1e-4)));
+        writer.OnNext(Record(1, ("train_mean_nll", double.NaN), ("time/step", 0.5)));
 
         // Flushed per line: readable while the writer is still open.
         using (var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite)))
@@ -151,15 +151,15 @@ public sealed class MetricsTests : IDisposable
             Assert.Equal(2, lines.Length);
             using var first = JsonDocument.Parse(lines[0]);
             Assert.Equal(0, first.RootElement.GetProperty("step").GetInt64());
-            Assert.Equal(2.5, first.RootElement.GetProperty("train/nll").GetDouble());
+            Assert.Equal(2.5, first.RootElement.GetProperty("train_mean_nll").GetDouble());
             Assert.Equal(1e-4, first.RootElement.GetProperty("optim/lr").GetDouble());
             Assert.Equal("step", first.RootElement.EnumerateObject().First().Name);
             using var second = JsonDocument.Parse(lines[1]);
-            Assert.Equal(JsonValueKind.Null, second.RootElement.GetProperty("train/nll").ValueKind);
+            Assert.Equal(JsonValueKind.Null, second.RootElement.GetProperty("train_mean_nll").ValueKind);
         }
 
         writer.OnCompleted();
-        writer.OnNext(Record(2, ("train/nll", 1.0))); // after completion: ignored
+        writer.OnNext(Record(2, ("train_mean_nll", 1.0))); // after completion: ignored
         Assert.Equal(2, File.ReadAllLines(path).Length);
         Assert.Equal("""{"step":7,"a/b":1,"z":0.5}""", JsonlMetricsWriter.Format(Record(7, ("z", 0.5), ("a/b", 1))));
     }
@@ -176,7 +176,7 @@ public sealed class MetricsTests : IDisposable
         plots.OnCompleted();
 
         var nll = plots.PathFor(MetricNames.TrainNll);
-        Assert.EndsWith("train_nll.png", nll);
+        Assert.EndsWith("train_mean_nll.png", nll);
         Assert.True(new FileInfo(nll).Length > 0);
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(nll).Take(4));
         Assert.True(File.Exists(plots.PathFor(MetricNames.OptimLr)));
@@ -207,11 +207,11 @@ public sealed class MetricsTests : IDisposable
         });
         listener.Start();
 
-        meter.OnNext(Record(0, ("train/nll", 2.0), ("train/loss:sum", 8)));
-        meter.OnNext(Record(1, ("train/nll", 1.5)));
+        meter.OnNext(Record(0, ("train_mean_nll", 2.0), ("train/loss:sum", 8)));
+        meter.OnNext(Record(1, ("train_mean_nll", 1.5)));
         listener.RecordObservableInstruments();
 
-        Assert.Equal(1.5, seen["tinkerflow.train.nll"]);
+        Assert.Equal(1.5, seen["tinkerflow.train_mean_nll"]);
         Assert.Equal(8, seen["tinkerflow.train.loss_sum"]);
         Assert.Equal(2, steps);
         Assert.Equal("tinkerflow.progress.done_frac", MetricsMeter.InstrumentNameFor(MetricNames.ProgressDoneFrac));

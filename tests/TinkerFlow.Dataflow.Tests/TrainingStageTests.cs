@@ -114,7 +114,7 @@ public sealed class TrainingStageTests
         var fake = new FakeBackend();
         var (service, trainer) = await TestData.TrainerAsync(fake);
         await using var _ = service;
-        var schedule = LearningRateSchedule.Linear(new AdamParams { LearningRate = 1e-3 }, totalSteps: 4);
+        var schedule = new LrSchedule(LrScheduleKind.Linear, 1e-3, totalSteps: 4).ToAdamParams();
         var stage = new TrainingStage(trainer, new TrainingStageOptions { AdamParams = schedule, TotalSteps = 4 });
         var records = new List<MetricRecord>();
         using var sub = stage.Metrics.Subscribe(records.Add);
@@ -149,7 +149,7 @@ public sealed class TrainingStageTests
             Interlocked.Increment(ref calls);
             return new TorchLossResult(-TorchSharp.torch.cat([.. logprobs]).sum(), new Dictionary<string, double> { ["custom_metric"] = 42 });
         };
-        var stage = new TrainingStage(trainer, new TrainingStageOptions { CustomLoss = loss });
+        var stage = new TrainingStage(trainer, new TrainingStageOptions { Loss = TrainingLoss.Custom("hand", (client, data, ct) => client.ForwardBackwardCustomAsync(WaitUntil.Started, data, loss, ct)) });
         var (sink, results) = Collect(stage);
         await stage.Input.SendAsync(TestData.Batch(2));
         await stage.Input.SendAsync(TestData.Batch(2));

@@ -15,7 +15,7 @@ public sealed class DpoTests
         var accuracy = RecipeRunner.Series(rows, "test/accuracy");
         Assert.True(accuracy[^1] > 0.7, $"test/accuracy {string.Join(" → ", accuracy.Select(v => v.ToString("F3")))}");
         Assert.True(RecipeRunner.Series(rows, "test/margin")[^1] > 0);
-        Assert.Equal(Enumerable.Range(0, 20).Select(i => (double)i), rows.Select(r => r["step"]));
+        Assert.Equal(Enumerable.Range(0, 21).Select(i => (double)i), rows.Select(r => r["step"])); // 20 steps + the final evaluation's row
     }
 
     [Fact]
@@ -28,11 +28,13 @@ public sealed class DpoTests
         var cachedPairs = File.ReadAllLines(Path.Combine(log, "reference_logprobs.jsonl")).Length;
         await RecipeRunner.RunAsync("Dpo", [.. common, "--max-steps", "3"]);
         var rows = RecipeRunner.ReadMetrics(log);
+        var pairIndices = File.ReadAllLines(Path.Combine(log, "reference_logprobs.jsonl")).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("pair").GetInt32()).ToList();
 
-        Assert.Equal([0.0, 1.0, 2.0], rows.Select(r => r["step"]));
-        Assert.All(rows, r => Assert.InRange(r["dpo_loss"], 0, 10));
+        Assert.Equal([0.0, 1.0, 2.0, 3.0], rows.Select(r => r["step"])); // steps 0–2, then the final evaluation's row
+        Assert.All(rows.Take(3), r => Assert.InRange(r["dpo_loss"], 0, 10));
         Assert.All(rows, r => Assert.True(r.ContainsKey("test/accuracy")));
-        Assert.Equal(4 + 4, cachedPairs); // 4 held-out + 2 steps × 2 pairs, each scored once
+        Assert.InRange(cachedPairs, 4 + 4, 4 + 8); // 4 held-out + 2 steps × 2 pairs (+ at most one batch read ahead)
+        Assert.Equal(pairIndices.Count, pairIndices.Distinct().Count()); // each pair scored once, across the resume
         Assert.Contains(File.ReadLines(Path.Combine(log, "checkpoints.jsonl")), l => l.Contains("\"final\":true", StringComparison.Ordinal));
     }
 

@@ -20,6 +20,9 @@ public sealed record CheckpointRecord
     /// <summary>Epoch of the next batch to train (<c>epoch</c>).</summary>
     public int Epoch { get; init; }
 
+    /// <summary>Datums of batch <see cref="Batch"/> already trained, when a token-bounded batcher split it (<c>item</c>); omitted when 0.</summary>
+    public int? Item { get; init; }
+
     /// <summary>True for the run's final checkpoint (<c>final</c>).</summary>
     public bool Final { get; init; }
 
@@ -53,6 +56,7 @@ public sealed record CheckpointRecord
     [JsonIgnore]
     public LoopState LoopState => new(Epoch, Batch, Step)
     {
+        Item = Item ?? 0,
         ElapsedTokens = ElapsedTokens,
         RngSeed = RngSeed,
         RngState = RngState,
@@ -75,6 +79,7 @@ public sealed record CheckpointRecord
             Name = name,
             Batch = state.Batch,
             Epoch = state.Epoch,
+            Item = state.Item == 0 ? null : state.Item,
             Final = kind == CheckpointKind.Final,
             StatePath = statePath,
             SamplerPath = samplerPath,

@@ -15,6 +15,9 @@ public sealed record LoopState(int Epoch, int Batch, int Step)
     /// <summary>The state of a fresh run: epoch 0, batch 0, step 0.</summary>
     public static LoopState Start { get; } = new(0, 0, 0);
 
+    /// <summary>Datums of batch <see cref="Batch"/> already trained (a token-bounded batcher can end a step inside a dataset batch); usually 0.</summary>
+    public int Item { get; init; }
+
     /// <summary>Tokens trained so far (<c>elapsed_tokens</c>).</summary>
     public long ElapsedTokens { get; init; }
 
@@ -37,7 +40,7 @@ public sealed record LoopState(int Epoch, int Batch, int Step)
         ArgumentOutOfRangeException.ThrowIfLessThan(batchesPerEpoch, 1);
         var next = Batch + 1;
         return next >= batchesPerEpoch
-            ? this with { Epoch = Epoch + 1, Batch = 0, Step = Step + 1, ElapsedTokens = ElapsedTokens + tokens }
-            : this with { Batch = next, Step = Step + 1, ElapsedTokens = ElapsedTokens + tokens };
+            ? this with { Epoch = Epoch + 1, Batch = 0, Item = 0, Step = Step + 1, ElapsedTokens = ElapsedTokens + tokens }
+            : this with { Batch = next, Item = 0, Step = Step + 1, ElapsedTokens = ElapsedTokens + tokens };
     }
 }

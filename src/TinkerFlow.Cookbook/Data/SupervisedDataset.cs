@@ -16,6 +16,12 @@ public abstract class SupervisedDataset
     /// <returns>The datums.</returns>
     public abstract IReadOnlyList<Datum> GetBatch(int index);
 
+    /// <summary>Returns batch <paramref name="index"/> of the current epoch, for datasets whose datums need asynchronous work (e.g. a reference model's scores); the default wraps <see cref="GetBatch"/>.</summary>
+    /// <param name="index">In [0, <see cref="Count"/>).</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>The datums.</returns>
+    public virtual Task<IReadOnlyList<Datum>> GetBatchAsync(int index, CancellationToken cancellationToken = default) => Task.FromResult(GetBatch(index));
+
     /// <summary>Switches to an epoch's order; the default does nothing.</summary>
     /// <param name="epoch">The epoch, at least 0.</param>
     public virtual void SetEpoch(int epoch)

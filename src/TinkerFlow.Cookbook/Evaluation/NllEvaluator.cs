@@ -1,6 +1,7 @@
 using TinkerFlow.Cookbook.Data;
 using TinkerFlow.Cookbook.Renderers;
-using TinkerFlow.Cookbook.Supervised;
+using TinkerFlow.Cookbook.Trainers;
+using TinkerFlow.Dataflow;
 using TinkerFlow.Types;
 
 namespace TinkerFlow.Cookbook.Evaluation;
@@ -53,6 +54,10 @@ public sealed class NllEvaluator
         var data = Enumerable.Range(0, dataset.Count).SelectMany(dataset.GetBatch).ToList();
         return new NllEvaluator(data, renderer.Tokenizer, renderer.SpecialTokenIds, prefix);
     }
+
+    /// <summary>This evaluator as a trainer <see cref="TrainerEvaluation"/>.</summary>
+    /// <returns>The evaluation.</returns>
+    public TrainerEvaluation AsEvaluation() => new($"{Prefix}/nll ({_data.Count} datums)", EvaluateAsync);
 
     /// <summary>Scores the test set with the training client's current weights (no gradients).</summary>
     /// <param name="client">The training client.</param>

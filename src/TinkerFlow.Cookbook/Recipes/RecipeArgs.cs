@@ -71,6 +71,20 @@ public static class RecipeArgs
             .Select(p => $"{Kebab(p.Name)}={System.Convert.ToString(p.GetValue(config), CultureInfo.InvariantCulture) ?? "null"}"));
     }
 
+    /// <summary>Client options for a recipe's <c>--base-url</c>: that service when given, else <c>TINKER_BASE_URL</c> or the embedded engine.</summary>
+    /// <param name="baseUrl">The recipe's base URL option, or null.</param>
+    /// <returns>The options.</returns>
+    public static TinkerClientOptions ClientOptions(string? baseUrl)
+    {
+        var options = new TinkerClientOptions();
+        if (baseUrl is not null)
+        {
+            options.BaseUrl = new Uri(baseUrl);
+        }
+
+        return options;
+    }
+
     private static object? Convert(string value, Type type, string key)
     {
         var target = Nullable.GetUnderlyingType(type) ?? type;

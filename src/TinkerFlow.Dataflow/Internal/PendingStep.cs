@@ -18,4 +18,7 @@ internal sealed class PendingStep(int step, DateTimeOffset submittedAt)
     public AdamParams? AdamParams { get; set; }
 
     public Task<SamplingClient>? Sampler { get; set; }
+
+    /// <summary>Metrics of the barriers that ran just before this step (evaluations of the weights it starts from).</summary>
+    public IReadOnlyDictionary<string, double>? BoundaryMetrics { get; init; }
 }

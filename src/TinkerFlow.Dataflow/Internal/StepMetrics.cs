@@ -58,40 +58,19 @@ internal static class StepMetrics
 
         metrics[MetricNames.TimeStep] = (completedAt - step.SubmittedAt).TotalSeconds;
         metrics[MetricNames.TimeTotal] = (completedAt - firstSubmittedAt).TotalSeconds;
-        if (crossEntropy && MeanNll(step.Minibatches, outputs) is { } nll)
+        if (crossEntropy && step.Minibatches.All(m => m.All(d => d.LossFnInputs.ContainsKey("weights"))))
         {
-            metrics[MetricNames.TrainNll] = nll;
+            metrics[MetricNames.TrainNll] = NllMetrics.MeanNll(step.Minibatches, outputs);
         }
 
-        return metrics;
-    }
-
-    /// <summary>−Σ w·logp / Σ w over every datum that has <c>weights</c> and whose output has <c>logprobs</c>.</summary>
-    public static double? MeanNll(IReadOnlyList<IReadOnlyList<Datum>> minibatches, IReadOnlyList<ForwardBackwardOutput> outputs)
-    {
-        double weighted = 0, total = 0;
-        for (var m = 0; m < minibatches.Count && m < outputs.Count; m++)
+        if (step.BoundaryMetrics is { } boundary)
         {
-            var data = minibatches[m];
-            var perDatum = outputs[m].LossFnOutputs;
-            for (var i = 0; i < data.Count && i < perDatum.Count; i++)
+            foreach (var (key, value) in boundary)
             {
-                if (!data[i].LossFnInputs.TryGetValue("weights", out var w) || !perDatum[i].TryGetValue("logprobs", out var lp))
-                {
-                    continue;
-                }
-
-                var weights = w.ToFloat32Array();
-                var logprobs = lp.ToFloat32Array();
-                var n = Math.Min(weights.Length, logprobs.Length);
-                for (var t = 0; t < n; t++)
-                {
-                    weighted += weights[t] * logprobs[t];
-                    total += weights[t];
-                }
+                metrics[key] = value;
             }
         }
 
-        return total > 0 ? -weighted / total : null;
+        return metrics;
     }
 }

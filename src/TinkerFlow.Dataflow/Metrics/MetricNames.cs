@@ -1,7 +1,7 @@
 namespace TinkerFlow.Dataflow;
 
 /// <summary>
-/// The metric names the TinkerFlow.Dataflow pipelines publish, slash-namespaced like the Tinker cookbook's so
+/// The one metric vocabulary of TinkerFlow's pipelines, trainers and recipes: the Tinker cookbook's names, so
 /// dashboards carry over.
 /// </summary>
 /// <remarks>
@@ -11,19 +11,34 @@ namespace TinkerFlow.Dataflow;
 public static class MetricNames
 {
     /// <summary>Mean negative log-likelihood per weighted token, −Σ w·logp / Σ w (cross_entropy steps with <c>weights</c> only).</summary>
-    public const string TrainNll = "train/nll";
+    public const string TrainNll = "train_mean_nll";
 
     /// <summary>Number of datums trained in the step.</summary>
-    public const string TrainNumDatums = "train/num_datums";
+    public const string TrainNumDatums = "num_sequences";
 
     /// <summary>Number of model-input tokens trained in the step.</summary>
-    public const string TrainNumTokens = "train/num_tokens";
+    public const string TrainNumTokens = "num_tokens";
 
     /// <summary>Number of forward_backward calls (minibatches) in the step.</summary>
     public const string TrainNumMinibatches = "train/num_minibatches";
 
     /// <summary>The learning rate sent with the step's optim_step.</summary>
     public const string OptimLr = "optim/lr";
+
+    /// <summary>Epoch of the step's first datum (supervised trainers).</summary>
+    public const string Epoch = "epoch";
+
+    /// <summary>Dataset batch index, within its epoch, of the step's first datum (supervised trainers).</summary>
+    public const string ProgressBatch = "progress/batch";
+
+    /// <summary>Held-out mean NLL per weighted token (<c>NllEvaluator</c>).</summary>
+    public const string TestNll = "test/nll";
+
+    /// <summary>Held-out bits per byte (<c>NllEvaluator</c>).</summary>
+    public const string TestBpb = "test/bpb";
+
+    /// <summary>Seconds an evaluation barrier took.</summary>
+    public const string TimeEval = "time/eval";
 
     /// <summary>The 0-based step index.</summary>
     public const string ProgressStep = "progress/step";
@@ -41,10 +56,10 @@ public static class MetricNames
     public const string TimeTotal = "time/total";
 
     /// <summary>Mean over the step's rollouts of (step − sampler version that produced the rollout).</summary>
-    public const string RlStalenessMean = "rl/staleness_mean";
+    public const string RlStalenessMean = "sampling_client/step_mean";
 
     /// <summary>Maximum over the step's rollouts of (step − sampler version); never above the configured max staleness.</summary>
-    public const string RlStalenessMax = "rl/staleness_max";
+    public const string RlStalenessMax = "sampling_client/step_max";
 
     /// <summary>The sampler version published after the step (step + 1).</summary>
     public const string RlSamplerVersion = "rl/sampler_version";

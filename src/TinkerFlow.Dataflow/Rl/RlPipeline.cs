@@ -54,7 +54,9 @@ public sealed class RlPipeline<TItem, TRollout>
     private readonly ActionBlock<VersionedRollout<TRollout>> _assemble;
     private readonly TrainingStage _stage;
     private readonly TransformBlock<TrainStepResult, RlStepResult<TRollout>> _publish;
-    private readonly ConcurrentDictionary<int, List<VersionedRollout<TRollout>>> _trainedByStep = new();
+    private readonly ConcurrentDictionary<int, List<List<VersionedRollout<TRollout>>>> _trainedByStep = new();
+    private readonly Func<RlStepResult<TRollout>, IReadOnlyDictionary<string, double>>? _stepMetrics;
+    private MetricRecord? _finalRecord;
     private readonly SortedDictionary<long, VersionedRollout<TRollout>> _finished = [];
     private long _admitted;
     private long _nextSlot;
@@ -71,13 +73,16 @@ public sealed class RlPipeline<TItem, TRollout>
     /// </param>
     /// <param name="buildDatums">Turns one minibatch of finished rollouts (oldest version first) into datums for the loss, e.g. advantages and sampler logprobs for <c>importance_sampling</c>. Must return at least one datum.</param>
     /// <param name="options">Batch size, staleness bound, concurrency, trainer settings.</param>
+    /// <param name="stepMetrics">Extra metrics of a step from its result (e.g. rewards of its rollouts, KL of its minibatches), merged into its record; null for none.</param>
     public RlPipeline(
         TrainingClient trainingClient,
         SamplingClient initialSampler,
         Func<SamplingClient, int, TItem, CancellationToken, Task<TRollout>> rollout,
         Func<IReadOnlyList<TRollout>, IReadOnlyList<Datum>> buildDatums,
-        RlPipelineOptions options)
+        RlPipelineOptions options,
+        Func<RlStepResult<TRollout>, IReadOnlyDictionary<string, double>>? stepMetrics = null)
     {
+        _stepMetrics = stepMetrics;
         ArgumentNullException.ThrowIfNull(trainingClient);
         ArgumentNullException.ThrowIfNull(initialSampler);
         ArgumentNullException.ThrowIfNull(rollout);
@@ -89,7 +94,7 @@ public sealed class RlPipeline<TItem, TRollout>
         _options = options;
         _perMinibatch = options.RolloutsPerStep / options.MinibatchesPerStep;
         _supervisor = new GraphSupervisor(options.CancellationToken);
-        _gate = new VersionGate(initialSampler, 0);
+        _gate = new VersionGate(initialSampler, options.Training.FirstStep);
         var token = options.CancellationToken;
         var concurrency = options.EffectiveMaxConcurrentRollouts;
 
@@ -110,6 +115,8 @@ public sealed class RlPipeline<TItem, TRollout>
         });
         _supervisor.Watch(_stage.Input);
         _supervisor.WatchTask(_stage.Completion);
+        // The end barriers' record (final evaluation) follows the last step's record once the graph is done.
+        _stage.Metrics.Subscribe(r => { if (!r.Metrics.ContainsKey(MetricNames.ProgressStep)) { _finalRecord = r; } }, _ => { });
         _publish = _supervisor.Watch(new TransformBlock<TrainStepResult, RlStepResult<TRollout>>(
             Publish,
             new ExecutionDataflowBlockOptions { BoundedCapacity = options.Training.OutputCapacity, MaxDegreeOfParallelism = 1, CancellationToken = token }));
@@ -132,7 +139,7 @@ public sealed class RlPipeline<TItem, TRollout>
     /// <summary>Completes when every block has finished: faulted with the first fault, cancelled when <see cref="RlPipelineOptions.CancellationToken"/> fired.</summary>
     public Task Completion { get; }
 
-    /// <summary>One <see cref="MetricRecord"/> per step: the training metrics plus <c>rl/staleness_mean</c>, <c>rl/staleness_max</c>, <c>rl/sampler_version</c>, …</summary>
+    /// <summary>One <see cref="MetricRecord"/> per step: the training metrics plus <c>sampling_client/step_mean</c>, <c>sampling_client/step_max</c>, <c>rl/sampler_version</c>, …</summary>
     public IObservable<MetricRecord> Metrics => _metrics;
 
     /// <summary>The latest published sampler version (optimizer steps in its weights).</summary>
@@ -150,7 +157,7 @@ public sealed class RlPipeline<TItem, TRollout>
     private async Task<Admission<TItem>> AdmitAsync(TItem item)
     {
         var index = _admitted++;
-        var step = (int)(index / _options.RolloutsPerStep);
+        var step = _options.Training.FirstStep + (int)(index / _options.RolloutsPerStep);
         var minibatch = (int)(index % _options.RolloutsPerStep) / _perMinibatch;
         // Admission control: start only once the latest sampler is at most MaxStaleness steps behind the step that
         // will train this rollout. Later versions only make the bound easier to hold.
@@ -224,7 +231,7 @@ public sealed class RlPipeline<TItem, TRollout>
             throw new InvalidOperationException($"buildDatums returned no datums for a minibatch of step {step}; return at least one datum (e.g. keep one constant-reward group).");
         }
 
-        _trainedByStep.AddOrUpdate(step, _ => [.. minibatch], (_, list) => { list.AddRange(minibatch); return list; });
+        _trainedByStep.AddOrUpdate(step, _ => [minibatch], (_, list) => { list.Add(minibatch); return list; });
         if (!await _stage.Input.SendAsync(datums, _supervisor.StopToken).ConfigureAwait(false))
         {
             throw new OperationCanceledException("The trainer declined a minibatch; the pipeline is stopping.");
@@ -235,8 +242,9 @@ public sealed class RlPipeline<TItem, TRollout>
     {
         var version = train.Step + 1;
         _gate.Publish(train.SamplingClient ?? throw new InvalidOperationException("The training stage returned no sampler snapshot."), version);
-        _trainedByStep.TryRemove(train.Step, out var rollouts);
-        rollouts ??= [];
+        _trainedByStep.TryRemove(train.Step, out var minibatches);
+        minibatches ??= [];
+        var rollouts = minibatches.SelectMany(m => m).ToList();
         rollouts.Sort((a, b) => a.SamplerVersion != b.SamplerVersion ? a.SamplerVersion.CompareTo(b.SamplerVersion) : a.Index.CompareTo(b.Index));
         var metrics = new Dictionary<string, double>(train.Metrics, StringComparer.Ordinal)
         {
@@ -251,9 +259,18 @@ public sealed class RlPipeline<TItem, TRollout>
             metrics[MetricNames.RlStalenessMax] = rollouts.Max(r => r.Staleness);
         }
 
+        var result = new RlStepResult<TRollout>(train, rollouts, version, metrics, [.. minibatches.Select(m => (IReadOnlyList<TRollout>)[.. m.Select(r => r.Rollout)])]);
+        if (_stepMetrics?.Invoke(result) is { } extra)
+        {
+            foreach (var (key, value) in extra)
+            {
+                metrics[key] = value;
+            }
+        }
+
         Interlocked.Increment(ref _stepsTrained);
         _metrics.OnNext(new MetricRecord(train.Step, metrics, train.CompletedAt));
-        return new RlStepResult<TRollout>(train, rollouts, version, metrics);
+        return result;
     }
 
     /// <summary>Waits for every block, then ends <see cref="Metrics"/> before <see cref="Completion"/> completes, so awaiting callers see a finished stream.</summary>
@@ -267,6 +284,11 @@ public sealed class RlPipeline<TItem, TRollout>
         {
             _metrics.OnError(ex);
             throw;
+        }
+
+        if (_finalRecord is { } final)
+        {
+            _metrics.OnNext(final);
         }
 
         _metrics.OnCompleted();

@@ -41,11 +41,11 @@ public sealed record RlPipelineOptions
     public int? InputCapacity { get; init; }
 
     /// <summary>
-    /// The trainer's settings: loss (or custom loss), Adam schedule, <see cref="TrainingStageOptions.SubmitAhead"/>,
-    /// total steps, clock. Its <c>MinibatchesPerStep</c>, <c>SnapshotSamplerAfterEachStep</c> and
+    /// The trainer's settings: loss (built-in or custom), Adam schedule, <see cref="TrainingStageOptions.SubmitAhead"/>,
+    /// first and total steps, barriers, clock; <c>FirstStep</c> is also the initial sampler's version. Its <c>MinibatchesPerStep</c>, <c>SnapshotSamplerAfterEachStep</c> and
     /// <c>CancellationToken</c> are set by the pipeline.
     /// </summary>
-    public TrainingStageOptions Training { get; init; } = new() { LossFn = LossFnType.ImportanceSampling };
+    public TrainingStageOptions Training { get; init; } = new() { Loss = TrainingLoss.BuiltIn(LossFnType.ImportanceSampling) };
 
     /// <summary>Cancels the whole pipeline: every block ends cancelled and <see cref="RlPipeline{TItem, TRollout}.Completion"/> throws <see cref="OperationCanceledException"/>.</summary>
     public CancellationToken CancellationToken { get; init; }

@@ -1,7 +1,6 @@
 using System.Reactive.Subjects;
 using System.Threading.Tasks.Dataflow;
 using TinkerFlow.Dataflow.Internal;
-using TinkerFlow.Torch;
 using TinkerFlow.Types;
 
 namespace TinkerFlow.Dataflow;
@@ -26,7 +25,7 @@ namespace TinkerFlow.Dataflow;
 /// var stage = new TrainingStage(trainingClient, new TrainingStageOptions
 /// {
 ///     SubmitAhead = 1,
-///     AdamParams = LearningRateSchedule.Linear(new AdamParams { LearningRate = 3e-4 }, totalSteps: 100),
+///     AdamParams = new LrSchedule(LrScheduleKind.Linear, 3e-4, totalSteps: 100).ToAdamParams(),
 ///     TotalSteps = 100,
 /// });
 /// using var jsonl = stage.Metrics.Subscribe(new JsonlMetricsWriter(Path.Combine(logPath, "metrics.jsonl")));
@@ -47,6 +46,9 @@ public sealed class TrainingStage
     private readonly TransformBlock<PendingStep, TrainStepResult> _await;
     private PendingStep? _open;
     private int _nextStep;
+    private long _datumsSubmitted;
+    private long _tokensSubmitted;
+    private SamplingClient? _lastSampler;
     private int _inFlight;
     private int _completed;
     private DateTimeOffset? _firstSubmittedAt;
@@ -63,6 +65,7 @@ public sealed class TrainingStage
         _options = options;
         _supervisor = new GraphSupervisor(options.CancellationToken);
         _slots = new SemaphoreSlim(1 + options.SubmitAhead, 1 + options.SubmitAhead);
+        _nextStep = options.FirstStep;
 
         _submit = _supervisor.Watch(new ActionBlock<IReadOnlyList<Datum>>(
             minibatch => Cancellation.NotSilentAsync(() => SubmitMinibatchAsync(minibatch), _supervisor.StopToken, "Submitting a training step"),
@@ -123,16 +126,17 @@ public sealed class TrainingStage
         var stop = _supervisor.StopToken;
         if (_open is null)
         {
+            var boundaryMetrics = await RunBarriersAsync(_nextStep, isFinal: false).ConfigureAwait(false);
             await _slots.WaitAsync(stop).ConfigureAwait(false);
             Interlocked.Increment(ref _inFlight);
             var now = _options.TimeProvider.GetUtcNow();
             _firstSubmittedAt ??= now;
-            _open = new PendingStep(_nextStep++, now);
+            _open = new PendingStep(_nextStep++, now) { BoundaryMetrics = boundaryMetrics };
         }
 
-        var future = _options.CustomLoss is { } custom
-            ? await _client.ForwardBackwardCustomAsync(WaitUntil.Started, minibatch, custom, stop).ConfigureAwait(false)
-            : await _client.ForwardBackwardAsync(WaitUntil.Started, minibatch, _options.LossFn, _options.LossFnConfig, stop).ConfigureAwait(false);
+        var future = await _options.Loss.SubmitAsync(_client, minibatch, stop).ConfigureAwait(false);
+        _datumsSubmitted += minibatch.Count;
+        _tokensSubmitted += minibatch.Sum(d => (long)d.ModelInput.Length);
         _open.Minibatches.Add(minibatch);
         _open.ForwardBackward.Add(future);
         if (_open.Minibatches.Count >= _options.MinibatchesPerStep)
@@ -141,7 +145,61 @@ public sealed class TrainingStage
         }
     }
 
-    private Task FlushPartialStepAsync() => _open is null ? Task.CompletedTask : CloseStepAsync();
+    /// <summary>
+    /// Runs the barriers due before <paramref name="step"/> (or, at the end, those with <see cref="StepBarrier.AtEnd"/>)
+    /// once every earlier step's results have arrived: taking every submission slot means no step is in flight.
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, double>?> RunBarriersAsync(int step, bool isFinal)
+    {
+        var due = _options.Barriers.Where(b => isFinal ? b.AtEnd : b.IsDue(step)).ToList();
+        if (due.Count == 0)
+        {
+            return null;
+        }
+
+        var stop = _supervisor.StopToken;
+        var slots = 1 + _options.SubmitAhead;
+        for (var i = 0; i < slots; i++)
+        {
+            await _slots.WaitAsync(stop).ConfigureAwait(false);
+        }
+
+        try
+        {
+            var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+            var boundary = new StepBoundary(step, _datumsSubmitted, _tokensSubmitted, isFinal, Volatile.Read(ref _lastSampler));
+            foreach (var barrier in due)
+            {
+                if (await barrier.RunAsync(boundary, stop).ConfigureAwait(false) is { } produced)
+                {
+                    foreach (var (key, value) in produced)
+                    {
+                        metrics[key] = value;
+                    }
+                }
+            }
+
+            return metrics;
+        }
+        finally
+        {
+            _slots.Release(slots);
+        }
+    }
+
+    private async Task FlushPartialStepAsync()
+    {
+        if (_open is not null)
+        {
+            await CloseStepAsync().ConfigureAwait(false);
+        }
+
+        if (_nextStep > _options.FirstStep && await RunBarriersAsync(_nextStep, isFinal: true).ConfigureAwait(false) is { Count: > 0 } final)
+        {
+            // Every step's record is out (the barriers drained them), so the final row follows them.
+            _metrics.OnNext(new MetricRecord(_nextStep, final, _options.TimeProvider.GetUtcNow()));
+        }
+    }
 
     private async Task CloseStepAsync()
     {
@@ -184,7 +242,7 @@ public sealed class TrainingStage
                 _firstSubmittedAt ?? step.SubmittedAt,
                 Volatile.Read(ref _inFlight),
                 _options.TotalSteps,
-                _options.CustomLoss is null && _options.LossFn == LossFnType.CrossEntropy);
+                _options.Loss.IsCrossEntropy);
             var result = new TrainStepResult
             {
                 Step = step.Step,
@@ -197,6 +255,19 @@ public sealed class TrainingStage
                 Metrics = metrics,
                 SamplingClient = sampler,
             };
+            if (_options.StepMetrics?.Invoke(result) is { } extra)
+            {
+                foreach (var (key, value) in extra)
+                {
+                    metrics[key] = value;
+                }
+            }
+
+            if (sampler is not null)
+            {
+                Volatile.Write(ref _lastSampler, sampler);
+            }
+
             Interlocked.Increment(ref _completed);
             _metrics.OnNext(new MetricRecord(step.Step, metrics, completedAt));
             return result;

@@ -1,4 +1,3 @@
-using TinkerFlow.Torch;
 using TinkerFlow.Types;
 
 namespace TinkerFlow.Dataflow;
@@ -9,9 +8,10 @@ namespace TinkerFlow.Dataflow;
 /// <listheader><term>Property</term><description>Default</description></listheader>
 /// <item><term><see cref="SubmitAhead"/></term><description>1 (step N+1 is queued before step N is awaited; 0 = sequential)</description></item>
 /// <item><term><see cref="MinibatchesPerStep"/></term><description>1 (each input batch is one step)</description></item>
-/// <item><term><see cref="LossFn"/></term><description><c>cross_entropy</c></description></item>
-/// <item><term><see cref="LossFnConfig"/></term><description>null</description></item>
-/// <item><term><see cref="CustomLoss"/></term><description>null (use <see cref="LossFn"/>)</description></item>
+/// <item><term><see cref="Loss"/></term><description><c>cross_entropy</c></description></item>
+/// <item><term><see cref="FirstStep"/></term><description>0 (a resumed run passes the step it resumes at)</description></item>
+/// <item><term><see cref="Barriers"/></term><description>none</description></item>
+/// <item><term><see cref="StepMetrics"/></term><description>null</description></item>
 /// <item><term><see cref="AdamParams"/></term><description>the SDK's <see cref="Types.AdamParams"/> defaults at every step</description></item>
 /// <item><term><see cref="TotalSteps"/></term><description>null (no <c>progress/done_frac</c>)</description></item>
 /// <item><term><see cref="SnapshotSamplerAfterEachStep"/></term><description>false</description></item>
@@ -36,26 +36,30 @@ public sealed record TrainingStageOptions
     /// </summary>
     public int MinibatchesPerStep { get; init; } = 1;
 
-    /// <summary>The built-in loss (<see cref="LossFnType"/>), e.g. <c>cross_entropy</c> or <c>importance_sampling</c>.</summary>
-    public string LossFn { get; init; } = LossFnType.CrossEntropy;
+    /// <summary>The loss: a built-in <see cref="LossFnType"/> (<see cref="TrainingLoss.BuiltIn"/>) or a client-side submission (<see cref="TrainingLoss.Custom"/>).</summary>
+    public TrainingLoss Loss { get; init; } = TrainingLoss.CrossEntropy;
 
-    /// <summary>Loss settings, e.g. <c>clip_low_threshold</c> for <c>ppo</c>.</summary>
-    public IReadOnlyDictionary<string, double>? LossFnConfig { get; init; }
+    /// <summary>The global index of the first step this stage trains (a resumed run's step); steps, schedules and metrics count from it.</summary>
+    public int FirstStep { get; init; }
 
     /// <summary>
-    /// A client-side loss; when set, every minibatch goes through <see cref="TrainingClientTorchExtensions.ForwardBackwardCustomAsync"/> (a TorchSharp loss)
-    /// instead of <see cref="LossFn"/>. That call waits for its forward pass before it returns, so the next submission
-    /// waits for it too.
+    /// Work at step boundaries (evaluations, checkpoints). Before the stage submits step <c>s</c> it asks each barrier
+    /// whether it is due; if any is, it first waits until every earlier step's results have arrived (so the weights hold
+    /// exactly <c>s</c> applied steps), then runs the due barriers in order, and their metrics join step <c>s</c>'s
+    /// record. Barriers with <see cref="StepBarrier.AtEnd"/> also run after the last step, in a record of their own.
     /// </summary>
-    public TorchLossFunction? CustomLoss { get; init; }
+    public IReadOnlyList<StepBarrier> Barriers { get; init; } = [];
+
+    /// <summary>Extra metrics of a step computed from its result (e.g. rewards or KL from the per-token outputs), merged into its record.</summary>
+    public Func<TrainStepResult, IReadOnlyDictionary<string, double>>? StepMetrics { get; init; }
 
     /// <summary>
-    /// The Adam parameters of each step, by 0-based step index: a learning-rate schedule
-    /// (see <see cref="LearningRateSchedule"/>). Null sends <c>new AdamParams()</c> every step.
+    /// The Adam parameters of each step, by global step index: a learning-rate schedule
+    /// (see <see cref="LrSchedule.ToAdamParams"/>). Null sends <c>new AdamParams()</c> every step.
     /// </summary>
     public Func<int, AdamParams>? AdamParams { get; init; }
 
-    /// <summary>The planned number of steps, for <c>progress/done_frac</c> and the console's ETA.</summary>
+    /// <summary>The planned number of steps of the whole run (global), for <c>progress/done_frac</c> and the console's ETA.</summary>
     public int? TotalSteps { get; init; }
 
     /// <summary>
@@ -88,9 +92,8 @@ public sealed record TrainingStageOptions
             ArgumentOutOfRangeException.ThrowIfLessThan(total, 1, nameof(TotalSteps));
         }
 
-        if (CustomLoss is null && !LossFnType.IsKnown(LossFn))
-        {
-            throw new ArgumentException($"Unknown LossFn '{LossFn}'. Use one of: {string.Join(", ", LossFnType.All)}, or set CustomLoss.", nameof(LossFn));
-        }
+        ArgumentNullException.ThrowIfNull(Loss, nameof(Loss));
+        ArgumentNullException.ThrowIfNull(Barriers, nameof(Barriers));
+        ArgumentOutOfRangeException.ThrowIfNegative(FirstStep, nameof(FirstStep));
     }
 }

@@ -1,4 +1,4 @@
-using TinkerFlow.Cookbook.Hyperparameters;
+using TinkerFlow.Dataflow;
 
 namespace TinkerFlow.Cookbook.Tests.Hyperparameters;
 

@@ -1,4 +1,5 @@
 using TinkerFlow.Cookbook.Supervised;
+using TinkerFlow.Dataflow;
 using TinkerFlow.Cookbook.Tests.Fakes;
 using TinkerFlow.Types;
 

@@ -1,4 +1,4 @@
-namespace TinkerFlow.Cookbook.Hyperparameters;
+namespace TinkerFlow.Dataflow;
 
 /// <summary>The shape of the learning-rate decay after warmup (the cookbook's <c>lr_schedule</c>).</summary>
 public enum LrScheduleKind

@@ -1,4 +1,6 @@
-namespace TinkerFlow.Cookbook.Hyperparameters;
+using TinkerFlow.Types;
+
+namespace TinkerFlow.Dataflow;
 
 /// <summary>
 /// A learning-rate schedule: lr_t = lr · m(t) for steps t = 0 … T−1 (the cookbook's <c>compute_schedule_lr_multiplier</c>,
@@ -72,4 +74,18 @@ public sealed record LrSchedule
     /// <param name="step">t, 0-based.</param>
     /// <returns>The learning rate.</returns>
     public double GetLr(int step) => LearningRate * Multiplier(step);
+
+    /// <summary>The per-step Adam parameters for <see cref="TrainingStageOptions.AdamParams"/>: <paramref name="template"/> with this schedule's rate.</summary>
+    /// <param name="template">Betas, epsilon and the rest; null for <c>new AdamParams()</c>.</param>
+    /// <returns>step → parameters.</returns>
+    public Func<int, AdamParams> ToAdamParams(AdamParams? template = null)
+    {
+        var baseParams = template ?? new AdamParams();
+        return step => baseParams with { LearningRate = GetLr(step) };
+    }
+
+    /// <summary>One line for a pipeline description, e.g. <c>linear 0.002 over 240 steps</c>.</summary>
+    /// <returns>The text.</returns>
+    public override string ToString() =>
+        FormattableString.Invariant($"{Kind.ToString().ToLowerInvariant()} {LearningRate:G4} over {TotalSteps} steps") + (WarmupSteps > 0 ? $", warmup {WarmupSteps}" : string.Empty);
 }

@@ -1,7 +1,7 @@
 using System.Text;
 using TinkerFlow.Types;
 
-namespace TinkerFlow.Cookbook.Supervised;
+namespace TinkerFlow.Dataflow;
 
 /// <summary>
 /// Client-side negative log-likelihood metrics from the per-token <c>logprobs</c> that <c>forward</c> and
@@ -39,6 +39,17 @@ public static class NllMetrics
     {
         ArgumentNullException.ThrowIfNull(output);
         return MeanNll(output.LossFnOutputs, data);
+    }
+
+    /// <summary>Weighted mean NLL of a training step: every minibatch's datums against its forward_backward output.</summary>
+    /// <param name="minibatches">The step's minibatches.</param>
+    /// <param name="outputs">One output per minibatch.</param>
+    /// <returns>The mean NLL, or <see cref="double.NaN"/> when every weight is 0.</returns>
+    public static double MeanNll(IReadOnlyList<IReadOnlyList<Datum>> minibatches, IReadOnlyList<ForwardBackwardOutput> outputs)
+    {
+        ArgumentNullException.ThrowIfNull(minibatches);
+        ArgumentNullException.ThrowIfNull(outputs);
+        return MeanNll([.. outputs.SelectMany(o => o.LossFnOutputs)], [.. minibatches.SelectMany(m => m)]);
     }
 
     /// <summary>
