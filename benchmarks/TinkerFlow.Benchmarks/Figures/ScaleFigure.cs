@@ -1,3 +1,4 @@
+using TinkerFlow;
 using System.Diagnostics;
 using TinkerFlow.Benchmarks.Engine;
 using TinkerFlow.Benchmarks.Quick;
@@ -55,7 +56,7 @@ internal sealed class ScaleFigure : IQuickFigure
             + $"RSS {(ProcessMemory.ResidentBytes() ?? 0) / 1e9:0.00} GB (was {rssBefore / 1e9:0.00} GB)");
 
         BuiltinModelCatalog.TryGet(BuiltinModelCatalog.TinyQwen3, out var assets);
-        using var baseModel = new BaseModel("scale", model, new LocalTokenizer(assets!.Name, assets.Tokenizer), folder);
+        using var baseModel = new BaseModel("scale", model, new HuggingFaceTokenizer(assets!.Name, assets.Tokenizer), folder);
         var adapter = LoraAdapter.Create(model, new LoraAdapterOptions
         {
             Rank = rank,
