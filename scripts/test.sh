@@ -15,7 +15,7 @@ status=0
 preload=""
 if [ -n "${TINKERFLOW_TCMALLOC:-}" ]; then preload="$TINKERFLOW_TCMALLOC"; fi
 LD_PRELOAD="$preload" dotnet test TinkerFlow.sln -c Release --no-build -nologo \
-  --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" "$@" || status=$?
+  --blame-hang-timeout 15m --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" "$@" || status=$?
 
 passed=0; failed=0
 for f in "$results"/*.trx; do

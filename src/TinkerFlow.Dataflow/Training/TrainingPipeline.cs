@@ -62,7 +62,9 @@ public sealed class TrainingPipeline
         _supervisor = new GraphSupervisor(token);
         _maxBatches = options.MaxSteps is { } max ? checked((max - options.Training.FirstStep) * options.Training.MinibatchesPerStep) : int.MaxValue;
 
-        _batcher = _supervisor.Watch(DatumBatcher.Build(options.Batching with { CancellationToken = token }));
+        // The batcher waits on the stop token, not only the user's: after a fault elsewhere its output may be full and
+        // never read again, and a batch it is handing on must not wait for room forever.
+        _batcher = _supervisor.Watch(DatumBatcher.Build(options.Batching with { CancellationToken = _supervisor.StopToken }));
         _limit = _supervisor.Watch(new ActionBlock<IReadOnlyList<Datum>>(
             batch => Cancellation.NotSilentAsync(() => ForwardAsync(batch), _supervisor.StopToken, "Handing a batch to the training stage"),
             new ExecutionDataflowBlockOptions { BoundedCapacity = 1, MaxDegreeOfParallelism = 1, CancellationToken = token }));
