@@ -78,7 +78,7 @@ var batch = texts.Select(text =>
 var stage = new TrainingStage(training, new TrainingStageOptions
 {
     SubmitAhead = 1,
-    CustomLoss = MeanNll,
+    Loss = TrainingLoss.Custom("mean_nll", (client, batch, ct) => client.ForwardBackwardCustomAsync(WaitUntil.Started, batch, MeanNll, ct)),
     AdamParams = _ => new AdamParams { LearningRate = 1e-2 },
     TotalSteps = 3,
 });
