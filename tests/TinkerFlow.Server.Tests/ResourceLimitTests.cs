@@ -50,7 +50,15 @@ public sealed class ResourceLimitTests : IDisposable
         var stream = tcp.GetStream();
         var head = $"POST /api/v1/create_session HTTP/1.1\r\nHost: {host.BaseUrl.Authority}\r\nX-API-Key: {ServerHost.Alice}\r\nContent-Type: application/json\r\nContent-Length: {50 * 1024 * 1024}\r\n\r\n";
         await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
-        await stream.WriteAsync(new byte[1024 * 1024]);
+        try
+        {
+            await stream.WriteAsync(new byte[1024 * 1024]);
+        }
+        catch (IOException)
+        {
+            // The server may answer and close before the megabyte is through (broken pipe): that is the behaviour under test.
+        }
+
         var answer = await ReadAnswerAsync(stream);
 
         // A client that waits for 100-continue never sends the body at all.
