@@ -61,25 +61,11 @@ internal sealed class EngineTrace
             activity.SetTag(TinkerFlowTelemetry.OperationTag, _operation);
             activity.SetTag(TinkerFlowTelemetry.RequestIdTag, _requestId);
             activity.SetTag(TinkerFlowTelemetry.QueueWaitTag, Math.Max(0, (now - _queued).TotalMilliseconds));
-            if (_modelId is not null)
-            {
-                activity.SetTag(TinkerFlowTelemetry.ModelIdTag, _modelId);
-            }
-
-            if (_samplingSessionId is not null)
-            {
-                activity.SetTag(TinkerFlowTelemetry.SamplingSessionIdTag, _samplingSessionId);
-            }
-
-            if (_seqId is not null)
-            {
-                activity.SetTag(TinkerFlowTelemetry.SeqIdTag, _seqId);
-            }
-
-            if (_tokens is not null)
-            {
-                activity.SetTag(TinkerFlowTelemetry.TokensTag, _tokens);
-            }
+            // A null value adds no tag, so optional identifiers need no check.
+            activity.SetTag(TinkerFlowTelemetry.ModelIdTag, _modelId);
+            activity.SetTag(TinkerFlowTelemetry.SamplingSessionIdTag, _samplingSessionId);
+            activity.SetTag(TinkerFlowTelemetry.SeqIdTag, _seqId);
+            activity.SetTag(TinkerFlowTelemetry.TokensTag, _tokens);
         }
 
         return activity;

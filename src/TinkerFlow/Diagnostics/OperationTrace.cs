@@ -28,15 +28,8 @@ internal sealed class OperationTrace
         if (activity is not null)
         {
             activity.SetTag(TinkerFlowTelemetry.OperationTag, operation);
-            if (modelId is not null)
-            {
-                activity.SetTag(TinkerFlowTelemetry.ModelIdTag, modelId);
-            }
-
-            if (samplingSessionId is not null)
-            {
-                activity.SetTag(TinkerFlowTelemetry.SamplingSessionIdTag, samplingSessionId);
-            }
+            activity.SetTag(TinkerFlowTelemetry.ModelIdTag, modelId);
+            activity.SetTag(TinkerFlowTelemetry.SamplingSessionIdTag, samplingSessionId);
         }
 
         return new OperationTrace(operation, activity);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using TinkerFlow.Dataflow;
 using TinkerFlow.Diagnostics;
 using TinkerFlow.Types;
 
@@ -63,7 +64,7 @@ public abstract class ClientSuite : IAsyncLifetime
     [Fact]
     public async Task Tracing_AThreeStepRunHasASpanPerOperationTaggedWithModelSeqRequestAndChunks()
     {
-        using var collector = new SpanCollector();
+        using var collector = new OperationSpanRecorder();
         var measurements = new System.Collections.Concurrent.ConcurrentQueue<(string Instrument, double Value, string? Operation)>();
         using var meter = new System.Diagnostics.Metrics.MeterListener
         {
@@ -161,7 +162,7 @@ public abstract class ClientSuite : IAsyncLifetime
     private static string? Tag(Activity span, string name) => span.GetTagItem(name) is { } value ? Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) : null;
 
     /// <summary>Spans stop on other threads just after results arrive: wait briefly until the condition holds.</summary>
-    private static async Task<IReadOnlyList<Activity>> WaitForAsync(SpanCollector collector, Func<IReadOnlyList<Activity>, bool> condition)
+    private static async Task<IReadOnlyList<Activity>> WaitForAsync(OperationSpanRecorder collector, Func<IReadOnlyList<Activity>, bool> condition)
     {
         for (var i = 0; i < 100 && !condition(collector.Spans); i++)
         {
