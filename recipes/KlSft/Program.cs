@@ -7,7 +7,6 @@
 // The reference logprob of every target token comes from a sampling client on the base model (the LoRA's starting
 // point) and rides on each datum as an extra loss input, which the loss reads and the wire never sees.
 using System.Globalization;
-using System.Text.Json;
 using TinkerFlow;
 using TinkerFlow.Cookbook.Checkpoints;
 using TinkerFlow.Cookbook.Data;
@@ -25,13 +24,7 @@ Console.WriteLine($"KlSft config: {RecipeArgs.Describe(config)}");
 Directory.CreateDirectory(config.LogPath);
 
 // ---- Clients: the embedded engine by default, a Tinker service with --base-url; the reference is the base model.
-var options = new TinkerClientOptions();
-if (config.BaseUrl is not null)
-{
-    options.BaseUrl = new Uri(config.BaseUrl);
-}
-
-await using var service = new ServiceClient(options);
+await using var service = new ServiceClient(RecipeArgs.ClientOptions(config.BaseUrl));
 var resume = CheckpointLog.GetLastCheckpoint(config.LogPath);
 var training = resume?.StatePath is { } statePath
     ? await service.CreateTrainingClientFromStateWithOptimizerAsync(statePath)
@@ -78,6 +71,8 @@ async Task<Dictionary<string, double>> EvaluateAsync()
 
 // ---- The loop: ForwardBackwardCustom (forward, client-side loss, backward) and optim_step back to back, then await.
 var metricsFile = Path.Combine(config.LogPath, "metrics.jsonl");
+JsonlMetricsReader.KeepStepsBefore(metricsFile, startStep); // rows of steps after the checkpoint are trained again
+using var metricsWriter = new JsonlMetricsWriter(metricsFile);
 var checkpoints = new CheckpointManager(training, config.LogPath, new CheckpointOptions { SaveEvery = config.SaveEvery });
 var schedule = new LrSchedule(LrScheduleKind.Linear, config.LearningRate, config.MaxSteps);
 var loss = KlSftLoss.Create(config.KlCoef);
@@ -114,7 +109,7 @@ for (var step = startStep; step < config.MaxSteps; step++)
     }
 
     metrics["time/step"] = (DateTime.UtcNow - started).TotalSeconds;
-    File.AppendAllText(metricsFile, JsonSerializer.Serialize(metrics) + "\n");
+    metricsWriter.OnNext(new MetricRecord(step, metrics, DateTimeOffset.UtcNow));
     Console.WriteLine(string.Join("  ", metrics.Select(kv => $"{kv.Key}={kv.Value.ToString("G4", CultureInfo.InvariantCulture)}")));
 }
 
