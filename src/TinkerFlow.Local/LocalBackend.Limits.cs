@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using TinkerFlow.Local.Engine;
 using TinkerFlow.Local.Limits;
 using TinkerFlow.Local.Sampling;
+using TinkerFlow.Local.Training;
 using TinkerFlow.Types;
 
 namespace TinkerFlow.Local;
@@ -118,7 +119,8 @@ public sealed partial class LocalBackend
     /// <summary>Checks the tokens of a forward or forward_backward request, and that one micro-batch's activations fit the user's budget.</summary>
     private void AdmitBatch(string? modelId, ForwardBackwardInput input, string what)
     {
-        var config = GetModel(modelId).Base.Config;
+        var model = GetModel(modelId);
+        var config = model.Base.Config;
         long tokens = input.Data.Sum(d => (long)d.ModelInput.Length);
         if (tokens > Limits.MaxForwardBackwardTokens)
         {
@@ -136,7 +138,16 @@ public sealed partial class LocalBackend
         // One micro-batch is computed at a time; the longest datum pads every row of it.
         long longest = input.Data.Max(d => (long)d.ModelInput.Length);
         long padded = Math.Min(longest * input.Data.Count, Math.Max(Options.MaxTokensPerMicroBatch, longest));
-        var activations = MemoryEstimator.ActivationBytes(config, padded);
+        // The engine's own estimate of its largest micro-batch: chunked LM head, checkpointed layers under its budget.
+        var settings = TrainingSettings;
+        var activations = TrainingMemoryEstimate.ForwardBackwardBytes(
+            config,
+            model.Adapter.Options.Rank,
+            [.. input.Data.Select(d => d.ModelInput.Length)],
+            settings.MaxTokensPerMicroBatch,
+            backward: what == "forward_backward",
+            settings.Checkpointing,
+            settings.ActivationBudgetBytes);
         var budget = Limits.EffectiveUserMemoryBudgetBytes;
         if (activations > budget)
         {

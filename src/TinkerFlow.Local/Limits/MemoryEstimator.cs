@@ -12,7 +12,7 @@ namespace TinkerFlow.Local.Limits;
 /// <item><term><see cref="AdapterBytes"/></term><description>rank × (in + out) × 4 summed over the targeted projections of every layer (q, k, v, o; gate, up, down; lm_head)</description></item>
 /// <item><term><see cref="TrainingStateBytes"/></term><description>4 × adapter: weights, gradients and AdamW's two moments</description></item>
 /// <item><term><see cref="SampleBytes"/></term><description>KV cache of num_samples × (prompt + max_tokens) positions × layers × 2 (K and V) × kv_heads × head_dim × 4, doubled (the cache grows by doubling), plus the prefill's logits (prompt × vocab × 4) and each step's logits (num_samples × vocab × 4 × 2)</description></item>
-/// <item><term><see cref="ActivationBytes"/></term><description>tokens × layers × (6 × hidden + 3 × intermediate + 2 × heads × head_dim) × 4 saved for the backward pass, plus tokens × vocab × 4 × 3 for logits, log-softmax and their gradient</description></item>
+/// <item><term>forward and forward_backward</term><description><see cref="Training.TrainingMemoryEstimate.ForwardBackwardBytes"/>: the engine's largest micro-batch, with its chunked LM head and checkpointed layers</description></item>
 /// </list>
 /// These are upper estimates for admission, not measurements; refine them here, in one place.
 /// </remarks>
@@ -67,15 +67,6 @@ internal static class MemoryEstimator
         long prefillLogits = SaturatingMultiply(promptTokens, (long)config.VocabSize * BytesPerScalar * (promptLogprobs ? 2 : 1));
         long stepLogits = SaturatingMultiply(numSamples, (long)config.VocabSize * BytesPerScalar * 2);
         return SaturatingAdd(SaturatingAdd(kv, prefillLogits), stepLogits);
-    }
-
-    /// <summary>Bytes of activations kept for the backward pass of a forward pass over <paramref name="tokens"/> (padded) tokens.</summary>
-    public static long ActivationBytes(TransformerConfig config, long tokens)
-    {
-        long perTokenPerLayer = (6L * config.HiddenSize) + (3L * config.IntermediateSize) + (2L * config.NumAttentionHeads * config.HeadDim);
-        long layers = SaturatingMultiply(SaturatingMultiply(tokens, perTokenPerLayer * config.NumHiddenLayers), BytesPerScalar);
-        long logits = SaturatingMultiply(tokens, (long)config.VocabSize * BytesPerScalar * 3);
-        return SaturatingAdd(layers, logits);
     }
 
     /// <summary>Formats a byte count for messages (e.g. <c>1.5 GiB</c>).</summary>

@@ -106,7 +106,7 @@ internal static class TrainingMemoryEstimate
             long activations = backward
                 ? ActivationBytes(config, loraRank, rows, length, padded, CheckpointedLayers(config, loraRank, rows, length, padded, mode, budgetBytes))
                 : LayerActivationBytesPerToken(config, 0, padded ? length : 0) * rows * length;   // one layer's transients
-            worst = Math.Max(worst, activations + 3 * hidden + HeadBytes(config));
+            worst = Math.Max(worst, activations + 3 * hidden + HeadBytes(config, rows * length));
         }
 
         return worst;
@@ -126,14 +126,17 @@ internal static class TrainingMemoryEstimate
         long cache = perPosition * (promptTokens + numSamples * capacity);               // the prompt's cache, then one per sample
         long prefill = LayerActivationBytesPerToken(config, 0) * promptTokens;
         long logits = Float * config.VocabSize * (numSamples + 1);
-        return cache + prefill + logits + HeadBytes(config);
+        return cache + prefill + logits + HeadBytes(config, promptTokens);
     }
 
-    /// <summary>The chunked LM head's working set: a few [rows, V] float32 buffers (logits, log-softmax, their gradients).</summary>
-    public static long HeadBytes(TransformerConfig config)
+    /// <summary>
+    /// The chunked LM head's working set over <paramref name="tokens"/> positions: a few [rows, V] float32 buffers
+    /// (logits, log-softmax, their gradients), where a chunk never holds more rows than there are positions.
+    /// </summary>
+    public static long HeadBytes(TransformerConfig config, long tokens)
     {
         ArgumentNullException.ThrowIfNull(config);
-        long rows = ChunkedLmHead.RowsPerChunk(config.VocabSize);
+        long rows = Math.Min(ChunkedLmHead.RowsPerChunk(config.VocabSize), Math.Max(1, tokens));
         return 4 * Float * rows * config.VocabSize;
     }
 }

@@ -1,6 +1,8 @@
 using TinkerFlow.Local.Limits;
 using TinkerFlow.Local.Lora;
+using TinkerFlow.Local.Model;
 using TinkerFlow.Local.Tests.Model;
+using TinkerFlow.Local.Training;
 using TinkerFlow.Types;
 
 namespace TinkerFlow.Local.Tests.Backend;
@@ -52,7 +54,8 @@ public sealed class AdmissionTests : IAsyncLifetime
         Assert.True(MemoryEstimator.SampleBytes(config, 8, 10, 10, false) - one >= 7 * 20 * kvPerPosition);
         Assert.True(MemoryEstimator.SampleBytes(config, 1, 10, 1000, false) - one >= 990 * kvPerPosition);
         Assert.Equal(long.MaxValue, MemoryEstimator.SampleBytes(config, int.MaxValue, int.MaxValue, int.MaxValue, true));
-        Assert.True(MemoryEstimator.ActivationBytes(config, 2048) > MemoryEstimator.ActivationBytes(config, 1024));
+        Assert.True(TrainingMemoryEstimate.ForwardBackwardBytes(config, 4, [2048], 16_384, true, ActivationCheckpointing.Never, 0)
+            > TrainingMemoryEstimate.ForwardBackwardBytes(config, 4, [1024], 16_384, true, ActivationCheckpointing.Never, 0));
     }
 
     [Fact]
@@ -189,7 +192,7 @@ public sealed class AdmissionTests : IAsyncLifetime
     {
         var config = _backend.Models.Get(Model).Config;
         var rank4 = MemoryEstimator.TrainingStateBytes(config, 4, true, true, true);
-        await using var backend = Create(new ResourceLimits { UserMemoryBudgetBytes = rank4 + MemoryEstimator.ActivationBytes(config, 64) });
+        await using var backend = Create(new ResourceLimits { UserMemoryBudgetBytes = rank4 + ForwardBytes(config, 4, [64]) });
         var session = await Session(backend);
         var modelId = await CreateModel(session, 0, 4, backend);
         var tokens = Enumerable.Range(1, 100).ToArray();
@@ -205,6 +208,13 @@ public sealed class AdmissionTests : IAsyncLifetime
         Assert.Contains("200 padded tokens", error.Message);
         Assert.Contains("--user-memory-budget", error.Message);
         Assert.Equal(rank4, backend.ReservedMemoryBytes);
+    }
+
+    /// <summary>The engine's estimate of a forward pass over datums of <paramref name="lengths"/>, with default settings.</summary>
+    private static long ForwardBytes(TransformerConfig config, int rank, int[] lengths)
+    {
+        var options = new LocalBackendOptions();
+        return TrainingMemoryEstimate.ForwardBackwardBytes(config, rank, lengths, options.MaxTokensPerMicroBatch, false, options.ActivationCheckpointing, options.ActivationMemoryBudgetBytes);
     }
 
     private static SampleRequest Sample(string samplerId, int n, int maxTokens) => new()
