@@ -1,3 +1,4 @@
+using TinkerFlow.Local.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -128,32 +129,36 @@ internal sealed class AdamW : IDisposable
         double secondCorrectionSqrt = Math.Sqrt(1 - Math.Pow(beta2, t));
         double decay = 1 - lr * hyperparameters.WeightDecay;
 
+        // Kept-alive Scalars (Engine/Scalars.cs): a temporary one can be freed by a GC while libtorch reads it.
+        using Scalar clipS = clip.ToScalar(), decayS = decay.ToScalar(), beta1S = beta1.ToScalar(), beta2S = beta2.ToScalar();
+        using Scalar oneMinusBeta1 = (1 - beta1).ToScalar(), oneMinusBeta2 = (1 - beta2).ToScalar();
+        using Scalar secondS = secondCorrectionSqrt.ToScalar(), epsS = hyperparameters.Eps.ToScalar(), negStepS = (-stepSize).ToScalar();
         var updateSquares = new List<Tensor>(present.Length);
         foreach (int i in present)
         {
             var (name, parameter) = _parameters[i];
-            var grad = clip < 1.0 ? grads[i]!.mul(clip) : grads[i]!;
+            var grad = clip < 1.0 ? grads[i]!.mul(clipS) : grads[i]!;
             var (expAvg, expAvgSq) = GetOrCreateState(name, parameter);
             var before = parameter.clone();
 
             if (hyperparameters.WeightDecay != 0)
             {
-                parameter.mul_(decay);
+                parameter.mul_(decayS);
             }
 
-            expAvg.mul_(beta1).add_(grad, 1 - beta1);
-            expAvgSq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
-            var denominator = (expAvgSq.sqrt() / secondCorrectionSqrt).add_(hyperparameters.Eps);
-            parameter.addcdiv_(expAvg, denominator, -stepSize);
+            expAvg.mul_(beta1S).add_(grad, oneMinusBeta1);
+            expAvgSq.mul_(beta2S).addcmul_(grad, grad, oneMinusBeta2);
+            var denominator = expAvgSq.sqrt().div_(secondS).add_(epsS, Scalars.One);
+            parameter.addcdiv_(expAvg, denominator, negStepS);
 
-            updateSquares.Add((parameter - before).to(ScalarType.Float64).square().sum());
+            updateSquares.Add((parameter - before).to(ScalarType.Float64).pow(Scalars.Two).sum());
         }
 
         StepCount = t;
         double updateNorm = updateSquares.Count == 0 ? 0.0 : Math.Sqrt(stack(updateSquares).sum().item<double>());
         double paramNorm = _parameters.Count == 0
             ? 0.0
-            : Math.Sqrt(stack(_parameters.Select(p => p.Parameter.detach().to(ScalarType.Float64).square().sum())).sum().item<double>());
+            : Math.Sqrt(stack(_parameters.Select(p => p.Parameter.detach().to(ScalarType.Float64).pow(Scalars.Two).sum())).sum().item<double>());
         ZeroGradCore();
 
         return new Dictionary<string, double>(StringComparer.Ordinal)

@@ -55,9 +55,12 @@ internal static partial class TinkerLosses
                 : nn.functional.pad(p.IsSoft ? w : w.unsqueeze(1), [0, width - p.TargetWidth]);
         }
 
-        Tensor? Optional(Func<LossDatumInputs, Tensor?> pick, double fill) =>
-            prepared.All(p => pick(p) is null) ? null
-            : cat([.. prepared.Select(p => pick(p) ?? full([p.Length], fill, dtype))], 0);
+        Tensor? Optional(Func<LossDatumInputs, Tensor?> pick, double fill)
+        {
+            using var fillS = fill.ToScalar();
+            return prepared.All(p => pick(p) is null) ? null
+                : cat([.. prepared.Select(p => pick(p) ?? full([p.Length], fillS, dtype))], 0);
+        }
 
         var all = new LossDatumInputs
         {

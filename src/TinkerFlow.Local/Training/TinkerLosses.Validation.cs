@@ -1,4 +1,5 @@
 using System.Globalization;
+using TinkerFlow.Local.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -158,7 +159,8 @@ internal static partial class TinkerLosses
         }
 
         var targets = rawTargets.to(ScalarType.Int64, device);
-        var bad = vocabSize is long v ? targets.lt(0).logical_or(targets.ge(v)) : targets.lt(0);
+        using var vocabS = vocabSize?.ToScalar();
+        var bad = vocabS is not null ? targets.lt(Scalars.Zero).logical_or(targets.ge(vocabS)) : targets.lt(Scalars.Zero);
         if (bad.any().item<bool>())
         {
             long at = bad.flatten().to(ScalarType.Int64).argmax().item<long>();
@@ -207,9 +209,10 @@ internal static partial class TinkerLosses
         var clipHigh = Float(ClipHighThreshold, [length], perToken);
         if (clipLow is not null || clipHigh is not null)
         {
-            var lowT = clipLow ?? full([length], config[ClipLowThreshold], dtype, device);
-            var highT = clipHigh ?? full([length], config[ClipHighThreshold], dtype, device);
-            var wrong = lowT.lt(0).logical_or(lowT.gt(highT));
+            using Scalar lowS = config[ClipLowThreshold].ToScalar(), highS = config[ClipHighThreshold].ToScalar();
+            var lowT = clipLow ?? full([length], lowS, dtype, device);
+            var highT = clipHigh ?? full([length], highS, dtype, device);
+            var wrong = lowT.lt(Scalars.Zero).logical_or(lowT.gt(highT));
             if (wrong.any().item<bool>())
             {
                 long at = wrong.to(ScalarType.Int64).argmax().item<long>();

@@ -321,7 +321,8 @@ internal static partial class TinkerLosses
             {
                 double beta = config[Beta];
                 var drift = lp - x.SamplerLogprobs!;
-                elementwise = -(lp * x.Advantages! - 0.5 * beta * drift * drift);
+                using var halfBeta = (0.5 * beta).ToScalar();
+                elementwise = -(lp * x.Advantages! - drift.mul(halfBeta) * drift);
                 break;
             }
 
@@ -343,13 +344,14 @@ internal static partial class TinkerLosses
     {
         double low = config[ClipLowThreshold];
         double high = config[ClipHighThreshold];
+        using Scalar lowS = low.ToScalar(), highS = high.ToScalar();
         if (x.ClipLow is null && x.ClipHigh is null)
         {
-            return ratio.clamp(low, high);
+            return ratio.clamp(lowS, highS);
         }
 
-        var lowT = x.ClipLow ?? full_like(ratio, low);
-        var highT = x.ClipHigh ?? full_like(ratio, high);
+        var lowT = x.ClipLow ?? full_like(ratio, lowS);
+        var highT = x.ClipHigh ?? full_like(ratio, highS);
         return ratio.clamp(lowT, highT);
     }
 
