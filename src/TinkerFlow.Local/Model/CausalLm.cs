@@ -1,3 +1,4 @@
+using TinkerFlow.Local.Engine;
 using TinkerFlow.Local.Lora;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -91,7 +92,7 @@ internal sealed class CausalLm : nn.Module<Tensor, Tensor>
         {
             if (name.EndsWith("norm.weight", StringComparison.Ordinal))
             {
-                parameter.fill_(1.0);
+                parameter.fill_(Scalars.One);
             }
             else if (name.EndsWith(".bias", StringComparison.Ordinal))
             {

@@ -1,3 +1,4 @@
+using TinkerFlow.Local.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -32,8 +33,8 @@ internal sealed class DecoderLayer : nn.Module<Tensor, AttentionContext, Tensor>
     public override Tensor forward(Tensor x, AttentionContext context)
     {
         using var scope = torch.NewDisposeScope();
-        var h = x + self_attn.forward(input_layernorm.forward(x), context);                     // (B, T, C)
-        var output = h + mlp.forward(post_attention_layernorm.forward(h), context.Adapter, context.Routing);     // (B, T, C)
+        var h = x.add(self_attn.forward(input_layernorm.forward(x), context), Scalars.One);                     // (B, T, C)
+        var output = h.add(mlp.forward(post_attention_layernorm.forward(h), context.Adapter, context.Routing), Scalars.One);     // (B, T, C)
         return output.MoveToOuterDisposeScope();
     }
 }

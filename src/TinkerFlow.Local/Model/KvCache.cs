@@ -1,3 +1,4 @@
+using TinkerFlow.Local.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -116,7 +117,7 @@ internal sealed class KvCache : IAttentionCache, IDisposable
         ReserveValid(count, device);
         using (var columns = _valid!.narrow(1, _validLength, count))
         {
-            columns.fill_(true);
+            columns.fill_(Scalars.True);
         }
         _validLength += count;
     }

@@ -1,3 +1,4 @@
+using TinkerFlow.Local.Engine;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -29,8 +30,9 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var x32 = x.to(ScalarType.Float32);                                   // (..., C)
-        var variance = x32.pow(2).mean([-1], keepdim: true);                  // (..., 1)
-        var normed = (x32 * torch.rsqrt(variance + _eps)).to(x.dtype);        // (..., C)
+        using var eps = _eps.ToScalar();
+        var variance = x32.pow(Scalars.Two).mean([-1], keepdim: true);        // (..., 1)
+        var normed = (x32 * torch.rsqrt(variance.add(eps, Scalars.One))).to(x.dtype); // (..., C)
         return (weight * normed).MoveToOuterDisposeScope();                   // (..., C)
     }
 }

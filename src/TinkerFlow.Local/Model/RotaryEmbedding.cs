@@ -1,3 +1,4 @@
+using TinkerFlow.Local.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -22,13 +23,15 @@ internal sealed class RotaryEmbedding
         _tableLength = config.MaxPositionEmbeddings;
         using var scope = torch.NewDisposeScope();
         // Computed in float32 exactly as transformers does: 1 / theta^(arange(0, D, 2) / D).
-        var exponents = torch.arange(0, HeadDim, 2, ScalarType.Int64).to(ScalarType.Float32) / HeadDim;   // (D/2)
-        var invFreq = 1.0f / torch.pow(torch.tensor((float)config.RopeTheta), exponents);                  // (D/2)
+        using var headDim = HeadDim.ToScalar();
+        var exponents = torch.arange(Scalars.Zero, headDim, Scalars.Two, ScalarType.Int64).to(ScalarType.Float32).div(headDim); // (D/2)
+        var invFreq = torch.pow(torch.tensor((float)config.RopeTheta), exponents).reciprocal();          // (D/2)
         if (config.RopeScaling is { } scaling)
         {
+            using var factor = ((float)scaling.Factor).ToScalar();
             invFreq = scaling.Type switch
             {
-                "linear" => invFreq / (float)scaling.Factor,
+                "linear" => invFreq.div(factor),
                 "llama3" => Llama3(invFreq, scaling),
                 _ => throw new NotSupportedException($"rope_scaling type '{scaling.Type}' is not supported."),
             };
@@ -65,9 +68,9 @@ internal sealed class RotaryEmbedding
         if (start < 0 || start + count > _tableLength)
         {
             using var scope = torch.NewDisposeScope();
-            var positions = torch.arange(start, start + count, ScalarType.Int64, device).unsqueeze(0); // (1, T)
+            var positions = Scalars.Arange(start, start + count, device).unsqueeze(0); // (1, T)
             var (c, s) = Compute(positions);
-            return (c.MoveToOuterDisposeScope(), s.MoveToOuterDisposeScope());
+        return (c.MoveToOuterDisposeScope(), s.MoveToOuterDisposeScope());
         }
         var (cos, sin) = Table(device);                                                          // (L, D)
         return (cos.narrow(0, start, count).unsqueeze(0).unsqueeze(0), sin.narrow(0, start, count).unsqueeze(0).unsqueeze(0));
@@ -94,7 +97,7 @@ internal sealed class RotaryEmbedding
                 return (t.Cos, t.Sin);
             }
             using var scope = torch.NewDisposeScope();
-            var positions = torch.arange(_tableLength, ScalarType.Int64, device).unsqueeze(0);  // (1, L)
+            var positions = Scalars.Arange(0, _tableLength, device).unsqueeze(0);  // (1, L)
             var (cos, sin) = Compute(positions);                                                 // (1, 1, L, D)
             var table = (device, cos.view(_tableLength, HeadDim).contiguous().DetachFromDisposeScope(),
                 sin.view(_tableLength, HeadDim).contiguous().DetachFromDisposeScope());
@@ -111,19 +114,21 @@ internal sealed class RotaryEmbedding
         var x1 = x.narrow(-1, 0, half);                                                       // (B, H, T, D/2)
         var x2 = x.narrow(-1, half, half);                                                    // (B, H, T, D/2)
         var rotated = torch.cat([-x2, x1], dim: -1);                                          // (B, H, T, D)
-        return (x * cos + rotated * sin).MoveToOuterDisposeScope();                           // (B, H, T, D)
+        return (x * cos).add(rotated * sin, Scalars.One).MoveToOuterDisposeScope();                           // (B, H, T, D)
     }
 
     private static Tensor Llama3(Tensor invFreq, RopeScaling s)
     {
         double lowFreqWavelen = s.OriginalMaxPositionEmbeddings / s.LowFreqFactor;
         double highFreqWavelen = s.OriginalMaxPositionEmbeddings / s.HighFreqFactor;
-        var wavelen = 2 * Math.PI / invFreq;
+        using Scalar twoPi = (2 * Math.PI).ToScalar(), factor = s.Factor.ToScalar(), lowWavelen = lowFreqWavelen.ToScalar(), highWavelen = highFreqWavelen.ToScalar();
+        using Scalar originalMax = s.OriginalMaxPositionEmbeddings.ToScalar(), lowFactor = s.LowFreqFactor.ToScalar(), span = (s.HighFreqFactor - s.LowFreqFactor).ToScalar();
+        var wavelen = invFreq.reciprocal().mul(twoPi);      // 2π / invFreq, as TorchSharp's scalar / tensor computes it
         // Long wavelengths (low frequencies) are divided by factor; short ones are kept.
-        var scaled = torch.where(wavelen > lowFreqWavelen, invFreq / s.Factor, invFreq);
-        var smooth = (s.OriginalMaxPositionEmbeddings / wavelen - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);
-        var smoothed = (1 - smooth) * scaled / s.Factor + smooth * scaled;
-        var isMedium = (wavelen >= highFreqWavelen).logical_and(wavelen <= lowFreqWavelen);
+        var scaled = torch.where(wavelen.gt(lowWavelen), invFreq.div(factor), invFreq);
+        var smooth = wavelen.reciprocal().mul(originalMax).sub(lowFactor).div(span);
+        var smoothed = smooth.negative().add(Scalars.One, Scalars.One).mul(scaled).div(factor).add(smooth * scaled, Scalars.One);
+        var isMedium = wavelen.ge(highWavelen).logical_and(wavelen.le(lowWavelen));
         return torch.where(isMedium, smoothed, scaled);
     }
 }

@@ -1,3 +1,4 @@
+using TinkerFlow.Local.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -146,7 +147,7 @@ internal sealed class SlotKvCache : IAttentionCache, IDisposable
             .contiguous()
             .DetachFromDisposeScope();                                                       // (R, Hkv, 1, D)
         _span = longest + 1;
-        var columns = torch.arange(_span, ScalarType.Int64, _device).unsqueeze(0);             // (1, S)
+        var columns = Scalars.Arange(0, _span, _device).unsqueeze(0);             // (1, S)
         var mask = (columns <= positions.unsqueeze(1)).view(rows, 1, 1, _span);               // (R, 1, 1, S)
         return (positions, mask);
     }

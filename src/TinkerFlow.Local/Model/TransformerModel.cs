@@ -1,3 +1,4 @@
+using TinkerFlow.Local.Engine;
 using TinkerFlow.Local.Lora;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -192,8 +193,8 @@ internal sealed class TransformerModel : nn.Module
             (cos, sin) = _rotary.Range(past, time, device);
             if (past > 0 && time > 1)
             {
-                var queryColumn = (torch.arange(time, ScalarType.Int64, device) + past).unsqueeze(1); // (T, 1)
-                var keyColumn = torch.arange(past + time, ScalarType.Int64, device).unsqueeze(0);     // (1, S)
+                var queryColumn = Scalars.Arange(past, past + time, device).unsqueeze(1); // (T, 1)
+                var keyColumn = Scalars.Arange(0, past + time, device).unsqueeze(0);     // (1, S)
                 mask = (keyColumn <= queryColumn).unsqueeze(0).unsqueeze(0);                         // (1, 1, T, S)
             }
         }
@@ -204,11 +205,11 @@ internal sealed class TransformerModel : nn.Module
                 : attentionMask.to(ScalarType.Bool);                                         // (B, T)
             var pastValid = cache?.ValidMask ?? torch.zeros(batch, 0, ScalarType.Bool, device); // (B, P)
             var pastCount = pastValid.sum(1, type: ScalarType.Int64);                         // (B)
-            var positions = (pastCount.unsqueeze(1) + newValid.to(ScalarType.Int64).cumsum(1) - 1).clamp_min(0); // (B, T)
+            var positions = pastCount.unsqueeze(1).add(newValid.to(ScalarType.Int64).cumsum(1), Scalars.One).sub(Scalars.One).clamp_min(Scalars.Zero); // (B, T)
 
             var allValid = torch.cat([pastValid, newValid], 1);                              // (B, S)
-            var queryColumn = (torch.arange(time, ScalarType.Int64, device) + past).unsqueeze(1);   // (T, 1)
-            var keyColumn = torch.arange(past + time, ScalarType.Int64, device).unsqueeze(0);       // (1, S)
+            var queryColumn = Scalars.Arange(past, past + time, device).unsqueeze(1);   // (T, 1)
+            var keyColumn = Scalars.Arange(0, past + time, device).unsqueeze(0);       // (1, S)
             var causal = keyColumn <= queryColumn;                                           // (T, S)
             // A query may always see itself, so padded rows stay finite (their outputs are ignored).
             var self = keyColumn == queryColumn;                                             // (T, S)
