@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using TinkerFlow.Local.Engine;
 using TinkerFlow.Local.Model;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -134,7 +135,8 @@ internal sealed partial class LoraAdapter : IDisposable
         }
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        return (pair.B.matmul(pair.A) * Scaling).MoveToOuterDisposeScope();   // (out, in)
+        using var scaling = Scaling.ToScalar();
+        return pair.B.matmul(pair.A).mul(scaling).MoveToOuterDisposeScope();   // (out, in)
     }
 
     /// <summary>
@@ -169,7 +171,7 @@ internal sealed partial class LoraAdapter : IDisposable
 
             using var delta = Delta(path);
             using var noGrad = torch.no_grad();
-            stateDict[key] = (weight.to(ScalarType.Float32) + delta).to(weight.dtype);
+            stateDict[key] = weight.to(ScalarType.Float32).add(delta, Scalars.One).to(weight.dtype);
         }
         return untied;
     }

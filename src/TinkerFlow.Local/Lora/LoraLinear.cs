@@ -1,3 +1,4 @@
+using TinkerFlow.Local.Engine;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -87,7 +88,8 @@ internal sealed class LoraLinear : nn.Module<Tensor, Tensor>
         var y = nn.functional.linear(x, Weight, Bias);                      // (..., out)
         var down = nn.functional.linear(x, a);                              // (..., r)
         var up = nn.functional.linear(down, b);                             // (..., out)
-        return (y + up * adapter.Scaling).MoveToOuterDisposeScope();        // (..., out)
+        using var scaling = adapter.Scaling.ToScalar();
+        return y.add(up.mul(scaling), Scalars.One).MoveToOuterDisposeScope();        // (..., out)
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using TinkerFlow.Local.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -70,7 +71,8 @@ internal sealed class LoraRouting : IDisposable
             using var scope = torch.NewDisposeScope();
             var picked = x.index_select(0, rows);                                    // (n_g, in)
             var up = nn.functional.linear(nn.functional.linear(picked, a), b);       // (n_g, out)
-            baseOutput.index_add_(0, rows, up, adapter.Scaling);
+            using var scaling = adapter.Scaling.ToScalar();
+            baseOutput.index_add_(0, rows, up, scaling);
         }
         return baseOutput;
     }
