@@ -1,3 +1,4 @@
+using TinkerFlow.Local.Engine;
 using TinkerFlow.Local.Lora;
 using TinkerFlow.Local.Model;
 using TinkerFlow.Types;
@@ -236,7 +237,7 @@ internal sealed class DecodeBatch : IDisposable
         {
             var positions = torch.tensor(block.SelectMany(j => Enumerable.Range(0, j.Prompt.Length).Select(p => (long)p)).ToArray(), [1, total], ScalarType.Int64, device); // (1, ΣT)
             var segment = torch.tensor(block.SelectMany((j, index) => Enumerable.Repeat((long)index, j.Prompt.Length)).ToArray(), ScalarType.Int64, device); // (ΣT)
-            var column = torch.arange(total, ScalarType.Int64, device);                       // (ΣT)
+            var column = Scalars.Arange(0, total, device);                       // (ΣT)
             var mask = (segment.unsqueeze(1) == segment.unsqueeze(0))
                 .logical_and(column.unsqueeze(0) <= column.unsqueeze(1))
                 .view(1, 1, total, total);                                                    // (1, 1, ΣT, ΣT)

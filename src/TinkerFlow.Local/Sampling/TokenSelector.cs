@@ -1,4 +1,5 @@
 using TinkerFlow.Types;
+using TinkerFlow.Local.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -67,7 +68,8 @@ internal static class TokenSelector
             }
             var cdf = scaled.softmax(-1).to(ScalarType.Float64).cumsum(-1);                   // (R, V)
             var targets = torch.tensor(uniforms.ToArray(), [rows, 1], ScalarType.Float64, device) * cdf.narrow(1, vocab - 1, 1); // (R, 1)
-            sampled = torch.searchsorted(cdf, targets, right: true).squeeze(1).clamp_max(vocab - 1); // (R)
+            using var lastId = (vocab - 1).ToScalar();
+            sampled = torch.searchsorted(cdf, targets, right: true).squeeze(1).clamp_max(lastId); // (R)
         }
 
         Tensor tokens = greedy is null ? sampled!
@@ -94,7 +96,7 @@ internal static class TokenSelector
         if (topK > 0 && topK < vocab)
         {
             var (values, indices) = result.topk(topK, -1);                                   // (N, k)
-            result = torch.full_like(result, double.NegativeInfinity).scatter(-1, indices, values); // (N, V)
+            result = torch.full_like(result, Scalars.NegativeInfinity).scatter(-1, indices, values); // (N, V)
         }
 
         if (topP < 1)
@@ -102,9 +104,10 @@ internal static class TokenSelector
             var (sorted, order) = result.sort(-1, descending: true);                         // (N, V)
             var probs = sorted.softmax(-1);                                                  // (N, V)
             var before = probs.cumsum(-1) - probs;                                           // (N, V) mass of more likely tokens
-            var drop = before >= topP;                                                       // (N, V); column 0 is 0 < top_p
-            sorted = sorted.masked_fill(drop, double.NegativeInfinity);
-            result = torch.full_like(result, double.NegativeInfinity).scatter(-1, order, sorted); // (N, V)
+            using var topPScalar = topP.ToScalar();
+            var drop = before.ge(topPScalar);                                                // (N, V); column 0 is 0 < top_p
+            sorted = sorted.masked_fill(drop, Scalars.NegativeInfinity);
+            result = torch.full_like(result, Scalars.NegativeInfinity).scatter(-1, order, sorted); // (N, V)
         }
 
         return result;
