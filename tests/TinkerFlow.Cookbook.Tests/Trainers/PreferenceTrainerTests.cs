@@ -65,6 +65,7 @@ public sealed class PreferenceTrainerTests
                 Evaluations = [evaluation],
                 EvalEvery = 3,
                 Checkpoints = new CheckpointOptions { SaveEvery = 2 },
+                StepMetrics = step => new Dictionary<string, double> { ["pairs_in_step"] = step.Data.Count() / 2.0 }, // joins the loss's metrics
             });
         var records = new List<MetricRecord>();
         using var sub = trainer.Metrics.Subscribe(records.Add);
@@ -98,6 +99,7 @@ public sealed class PreferenceTrainerTests
         Assert.Equal([0, 3, 6, 8], resumed.Where(r => r.Metrics.ContainsKey("test/optim_steps")).Select(r => r.Step));
         Assert.Equal([0.0, 3, 2, 4], resumed.Where(r => r.Metrics.ContainsKey("test/optim_steps")).Select(r => r.Metrics["test/optim_steps"]));
 
+        Assert.All(resumed.Where(r => r.Step < 8), r => Assert.Equal(2, r.Get("pairs_in_step")));
         var atFour = CheckpointLog.ReadRecords(interruptedLog.Path).First(r => r.Final && r.Step == 4);
         Assert.Equal((0, 4, 0), (atFour.Epoch, atFour.Batch, atFour.Item ?? 0));
     }
