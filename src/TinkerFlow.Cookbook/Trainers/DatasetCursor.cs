@@ -65,20 +65,6 @@ public sealed class DatasetCursor
         }
     }
 
-    private async Task<IReadOnlyList<Datum>> ReadBatchAsync(int epoch, int batch, CancellationToken cancellationToken)
-    {
-        var data = await _dataset.GetBatchAsync(batch, cancellationToken).ConfigureAwait(false);
-        if (_prepare is null)
-        {
-            return data;
-        }
-
-        var prepared = await _prepare(data, cancellationToken).ConfigureAwait(false);
-        return prepared?.Count == data.Count
-            ? prepared
-            : throw new InvalidOperationException($"PrepareBatch returned {prepared?.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null"} datums for batch {batch} of epoch {epoch}, which has {data.Count}; it must return one prepared datum per datum, in order, so the data cursor stays exact.");
-    }
-
     /// <summary>The cursor after <paramref name="datumsTrained"/> datums of this stream were trained.</summary>
     /// <param name="datumsTrained">Datums trained since the start cursor.</param>
     /// <param name="step">The global step count to record.</param>
@@ -122,5 +108,19 @@ public sealed class DatasetCursor
             var (epoch, batch, skipped) = _batchStarts.Values[found];
             return (epoch, batch, skipped + (int)(datumsTrained - keys[found]));
         }
+    }
+
+    private async Task<IReadOnlyList<Datum>> ReadBatchAsync(int epoch, int batch, CancellationToken cancellationToken)
+    {
+        var data = await _dataset.GetBatchAsync(batch, cancellationToken).ConfigureAwait(false);
+        if (_prepare is null)
+        {
+            return data;
+        }
+
+        var prepared = await _prepare(data, cancellationToken).ConfigureAwait(false);
+        return prepared?.Count == data.Count
+            ? prepared
+            : throw new InvalidOperationException($"PrepareBatch returned {prepared?.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null"} datums for batch {batch} of epoch {epoch}, which has {data.Count}; it must return one prepared datum per datum, in order, so the data cursor stays exact.");
     }
 }
