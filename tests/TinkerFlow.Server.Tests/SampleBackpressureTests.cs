@@ -41,7 +41,7 @@ public sealed class SampleBackpressureTests : IAsyncLifetime
         var batcher = Host.State.Engine.BatcherFor(Host.State.Engine.Models.Get(ServerHost.Model));
 
         // A long request fills the batch's two rows; a second one waits (the queue was empty, so it is accepted).
-        var running = await Host.PostAsync("api/v1/asample", Body(sampler, seq: 0, numSamples: 2, maxTokens: 1000));
+        var running = await Host.PostAsync("api/v1/asample", Body(sampler, seq: 0, numSamples: 2, maxTokens: 300));
         Assert.Equal(HttpStatusCode.OK, running.Status);
         while (batcher.LastStepRows < 2 || batcher.WaitingRows > 0)
         {
