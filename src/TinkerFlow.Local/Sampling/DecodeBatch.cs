@@ -187,16 +187,17 @@ internal sealed class DecodeBatch : IDisposable
 
     /// <summary>
     /// The live rows' adapters, with their LoRA weights stacked when there are several (the stack is kept while the set
-    /// of adapters stays the same, however rows come and go).
+    /// of adapters stays the same, however rows come and go, and freed when the batch empties or uses one adapter).
     /// </summary>
     private LoraRouting DecodeRouting(Device device)
     {
         LoraAdapter?[] adapters = [.. _rows.Select(r => r.Job.Adapter)];
         var distinct = adapters.Distinct(ReferenceEqualityComparer.Instance).Cast<LoraAdapter?>().ToList();
-        if (distinct.Count > 1 && (_stack is null || !_stack.HoldsExactly(distinct)))
+        if (distinct.Count == 1 || _stack is null || !_stack.HoldsExactly(distinct))
         {
+            // The stack copies the adapters' weights: free it as soon as it no longer matches the batch.
             _stack?.Dispose();
-            _stack = new LoraStack(distinct);
+            _stack = distinct.Count > 1 ? new LoraStack(distinct) : null;
         }
         return LoraRouting.Create(adapters, device, _stack);
     }
@@ -359,6 +360,11 @@ internal sealed class DecodeBatch : IDisposable
             _rows.RemoveAt(last);
         }
         InvalidateRouting();
+        if (_rows.Count == 0)
+        {
+            _stack?.Dispose();
+            _stack = null;
+        }
     }
 
     private void InvalidateRouting()
