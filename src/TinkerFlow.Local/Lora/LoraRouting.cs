@@ -103,7 +103,7 @@ internal sealed class LoraRouting : IDisposable
                 long groups = down.shape[0];
                 var padded = x.index_select(0, _padIndex!).view(groups, _groupRows, -1);     // (G, m, in)
                 var updates = padded.bmm(down).bmm(up);                                     // (G, m, out)
-                baseOutput.add_(updates.view(groups * _groupRows, -1).index_select(0, _backIndex!)); // (N, out)
+                baseOutput.add_(updates.view(groups * _groupRows, -1).index_select(0, _backIndex!), Scalars.One); // (N, out)
             }
             return baseOutput;
         }

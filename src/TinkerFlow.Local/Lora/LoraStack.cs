@@ -1,3 +1,4 @@
+using TinkerFlow.Local.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -110,7 +111,8 @@ internal sealed class LoraStack : IDisposable
             {
                 long r = w.A.shape[0];
                 down[g].narrow(1, 0, r).copy_(w.A.t());                                      // (in, r_g) ← A [r_g, in]
-                up[g].narrow(0, 0, r).copy_(w.B.t() * w.Scaling);                            // (r_g, out) ← B [out, r_g]
+                using var scaling = w.Scaling.ToScalar();
+                up[g].narrow(0, 0, r).copy_(w.B.t().mul(scaling));                            // (r_g, out) ← B [out, r_g]
             }
         }
         return (down.DetachFromDisposeScope(), up.DetachFromDisposeScope());
