@@ -39,14 +39,16 @@ internal static class DpoLoss
 
         var scores = stack(logprobs.Select((lp, i) => (lp * data[i].LossFnInputs["weights"].ToTorch()).sum()));
         var reference = cat(data.Select(Reference).ToList());
-        var rewards = beta * (scores - reference);                       // β·(s − s^ref), per datum
+        // Kept-alive Scalars: TorchSharp 0.107 can free a temporary one while libtorch reads it (docs/engine-notes.md, "Scalars").
+        using Scalar betaScalar = beta.ToScalar(), zero = 0.ToScalar();
+        var rewards = (scores - reference).mul(betaScalar);              // β·(s − s^ref), per datum
         var (chosen, rejected) = (rewards[TensorIndex.Slice(0, null, 2)], rewards[TensorIndex.Slice(1, null, 2)]);
         var z = chosen - rejected;                                        // β·[(s_c − s_c^ref) − (s_r − s_r^ref)]
         var loss = -nn.functional.logsigmoid(z).mean();
         var metrics = new Dictionary<string, double>
         {
             ["dpo_loss"] = loss.item<float>(),
-            ["accuracy"] = (z > 0).to(ScalarType.Float32).mean().item<float>(),
+            ["accuracy"] = z.gt(zero).to(ScalarType.Float32).mean().item<float>(),
             ["margin"] = z.mean().item<float>(),
             ["chosen_reward"] = chosen.mean().item<float>(),
             ["rejected_reward"] = rejected.mean().item<float>(),

@@ -46,10 +46,12 @@ internal static class KlSftLoss
         var logp = cat(logprobs.Select(lp => lp.reshape(-1)).ToList());
         var weights = cat(data.Select(d => d.LossFnInputs["weights"].ToTorch().reshape(-1)).ToList());
         var reference = cat(data.Select(d => d.LossFnInputs[ReferenceKey].ToTorch().reshape(-1)).ToList());
-        var tokens = weights.sum().clamp_min(1);
+        // Kept-alive Scalars: TorchSharp 0.107 can free a temporary one while libtorch reads it (docs/engine-notes.md, "Scalars").
+        using Scalar one = 1.ToScalar(), two = 2.ToScalar(), klCoefScalar = klCoef.ToScalar();
+        var tokens = weights.sum().clamp_min(one);
         var logRatio = logp - reference;
         var nll = -(weights * logp).sum() / tokens;
-        var kl = (weights * logRatio.square()).sum() / (2 * tokens);
+        var kl = (weights * logRatio.pow(two)).sum() / tokens.mul(two);
         var metrics = new Dictionary<string, double>
         {
             ["nll"] = nll.item<float>(),
@@ -57,6 +59,6 @@ internal static class KlSftLoss
             ["log_ratio"] = ((weights * logRatio).sum() / tokens).item<float>(),
             ["num_loss_tokens"] = weights.sum().item<float>(),
         };
-        return new TorchLossResult(nll + (klCoef * kl), metrics);
+        return new TorchLossResult(nll.add(kl.mul(klCoefScalar), one), metrics);
     }
 }
