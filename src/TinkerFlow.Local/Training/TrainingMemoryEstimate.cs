@@ -133,13 +133,14 @@ internal static class TrainingMemoryEstimate
     }
 
     /// <summary>
-    /// The chunked LM head's working set over <paramref name="tokens"/> positions: a few [rows, V] float32 buffers
-    /// (logits, log-softmax, their gradients), where a chunk never holds more rows than there are positions.
+    /// The chunked LM head's working set over <paramref name="tokens"/> positions: two [rows, V] float32 buffers (training:
+    /// the logits, later overwritten by their gradient, and logsumexp's temporary; sampling: logits and log-softmax),
+    /// where a chunk never holds more rows than there are positions.
     /// </summary>
     public static long HeadBytes(TransformerConfig config, long tokens)
     {
         ArgumentNullException.ThrowIfNull(config);
         long rows = Math.Min(ChunkedLmHead.RowsPerChunk(config.VocabSize), Math.Max(1, tokens));
-        return 4 * Float * rows * config.VocabSize;
+        return 2 * Float * rows * config.VocabSize;
     }
 }
