@@ -243,19 +243,20 @@ internal sealed class TransformerModel : nn.Module
     /// <summary>
     /// A forward whose caller gives every token's position and the attention mask, with per-token adapters: the
     /// continuous batcher's decode step (one new token per row, each row at its own position in the cache) and its
-    /// packed prefill (several prompts back to back in one row, a block-diagonal causal mask).
+    /// packed prefill (several prompts back to back in one row, attention per prompt through <see cref="PackedSegments"/> or a block-diagonal causal mask).
     /// </summary>
     /// <param name="inputIds">[B, T] int64 token ids.</param>
     /// <param name="positions">[B, T] int64 positions, each below max_position_embeddings.</param>
     /// <param name="mask">[B, 1, T, S] bool: the keys each token attends to (S = cached + new), or null (see <see cref="AttentionContext"/>).</param>
     /// <param name="cache">The cache the new keys and values go to.</param>
     /// <param name="routing">Which adapter each of the B·T tokens uses.</param>
+    /// <param name="segments">For a packed prefill without <paramref name="mask"/>: the prompts, attended to one by one.</param>
     /// <returns>[B, T, C] float32 hidden states after the final norm.</returns>
-    public Tensor ForwardRows(Tensor inputIds, Tensor positions, Tensor? mask, IAttentionCache cache, LoraRouting routing)
+    public Tensor ForwardRows(Tensor inputIds, Tensor positions, Tensor? mask, IAttentionCache cache, LoraRouting routing, PackedSegments? segments = null)
     {
         using var scope = torch.NewDisposeScope();
         var (cos, sin) = _rotary.Gather(positions);                                          // (B, 1, T, D)
-        var context = new AttentionContext(cos, sin, mask, cache, null, routing);
+        var context = new AttentionContext(cos, sin, mask, cache, null, routing, segments);
         var h = embed_tokens.forward(inputIds);                                              // (B, T, C)
         foreach (var layer in layers)
         {
