@@ -99,7 +99,9 @@ internal sealed class TransformerModel : nn.Module
         }
 
         // inputs[l]: layer l's input (a leaf that collects its gradient, except layer 0's: the embedding is frozen);
-        // outputs[l]: its graph-attached output, for layers that are not checkpointed.
+        // outputs[l]: its graph-attached output, for layers that are not checkpointed. Each is released as soon as the
+        // backward pass is done with it (together with the gradient it passed down), so the memory the backward pass
+        // holds shrinks layer by layer instead of keeping every layer's input and input gradient to the end.
         var inputs = new Tensor[count];
         var outputs = new Tensor?[count];
         for (int l = 0; l < count; l++)
@@ -113,6 +115,7 @@ internal sealed class TransformerModel : nn.Module
             else
             {
                 inputs[l] = Leaf(x, l > 0);
+                x.Dispose();                                                                 // the leaf shares its storage
                 using var grad = torch.enable_grad();
                 outputs[l] = layers[l].forward(inputs[l], context);
                 x = outputs[l]!.detach();
@@ -120,37 +123,53 @@ internal sealed class TransformerModel : nn.Module
         }
 
         var last = Leaf(x, true);
-        Tensor normed;
-        using (torch.enable_grad())
+        x.Dispose();
+        Tensor? gradient;
+        using (var headScope = torch.NewDisposeScope())
         {
-            normed = norm.forward(last);                                                     // (B, T, C)
+            Tensor normed;
+            using (torch.enable_grad())
+            {
+                normed = norm.forward(last);                                                 // (B, T, C)
+            }
+
+            var headGradient = head(normed.detach());                                        // (B, T, C)
+            normed.backward([headGradient]);
+            gradient = last.grad!.detach().MoveToOuterDisposeScope();
         }
 
-        var gradient = head(normed.detach());                                                // (B, T, C)
-        normed.backward([gradient]);
-        gradient = last.grad!;
-        for (int l = count - 1; l >= 0 && gradient is not null; l--)
+        last.Dispose();
+        for (int l = count - 1; l >= 0; l--)
         {
-            using var layerScope = torch.NewDisposeScope();
-            var input = inputs[l];
-            var output = outputs[l];
-            if (output is null)
+            if (gradient is not null)
             {
-                input = Leaf(inputs[l], l > 0);
-                using var grad = torch.enable_grad();
-                output = layers[l].forward(input, context);
+                using var layerScope = torch.NewDisposeScope();
+                var input = inputs[l];
+                var output = outputs[l];
+                if (output is null)
+                {
+                    input = Leaf(inputs[l], l > 0);
+                    using var grad = torch.enable_grad();
+                    output = layers[l].forward(input, context);
+                }
+
+                if (output.requires_grad)
+                {
+                    output.backward([gradient]);
+                }
+
+                // Layer 0's input needs no gradient; a trunk without adapter weights has none to pass down.
+                var passed = l > 0 && input.grad is { } g ? g.detach().MoveToOuterDisposeScope() : null;
+                gradient.Dispose();
+                gradient = passed;
             }
 
-            if (output.requires_grad)
-            {
-                output.backward([gradient]);
-            }
-
-            // Layer 0's input needs no gradient; a trunk without adapter weights has none to pass down.
-            gradient = l > 0 && input.grad is { } g ? g.detach().MoveToOuterDisposeScope() : null;
             outputs[l]?.Dispose();
             outputs[l] = null;
+            inputs[l].Dispose();
         }
+
+        gradient?.Dispose();
     }
 
     private static Tensor Leaf(Tensor x, bool requiresGrad)
