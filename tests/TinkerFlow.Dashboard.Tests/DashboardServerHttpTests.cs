@@ -99,8 +99,8 @@ public sealed class DashboardServerHttpTests
         Assert.Equal(1, step1.GetProperty("step").GetInt32());
         Assert.Equal(first.Metrics["loss:sum"] / 4.0, step0.GetProperty("train_mean_nll").GetDouble(), 6);
         Assert.Equal(first.Metrics["loss:sum"], step0.GetProperty("train/loss_sum").GetDouble(), 6);
-        Assert.Equal(5, step0.GetProperty("train/num_tokens").GetInt32());
-        Assert.Equal(1, step0.GetProperty("train/num_datums").GetInt32());
+        Assert.Equal(5, step0.GetProperty("num_tokens").GetInt32());
+        Assert.Equal(1, step0.GetProperty("num_sequences").GetInt32());
         Assert.Equal(1, step0.GetProperty("train/num_minibatches").GetInt32());
         Assert.Equal(0.01, step0.GetProperty("optim/lr").GetDouble(), 9);
         Assert.True(step0.GetProperty("optim/grad_norm").GetDouble() > 0);

@@ -49,8 +49,8 @@ public sealed class DashboardUnitTests
         Assert.Equal(7, json.GetProperty("step").GetInt32());
         Assert.Equal(0.5, json.GetProperty("train_mean_nll").GetDouble(), 12);
         Assert.Equal(6, json.GetProperty("train/loss_sum").GetDouble());
-        Assert.Equal(16, json.GetProperty("train/num_tokens").GetInt32());
-        Assert.Equal(3, json.GetProperty("train/num_datums").GetInt32());
+        Assert.Equal(16, json.GetProperty("num_tokens").GetInt32());
+        Assert.Equal(3, json.GetProperty("num_sequences").GetInt32());
         Assert.Equal(2, json.GetProperty("train/num_minibatches").GetInt32());
         Assert.Equal(1.5, json.GetProperty("optim/grad_norm").GetDouble());
         Assert.Equal(2, json.GetProperty("time/step").GetDouble());

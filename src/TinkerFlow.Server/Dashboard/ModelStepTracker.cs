@@ -84,9 +84,9 @@ internal sealed class ModelStepTracker(long firstStep)
             {
                 ["optim/lr"] = learningRate,
                 ["progress/requests_in_flight"] = _inFlight,
-                ["train/num_datums"] = _datums,
+                ["num_sequences"] = _datums,
                 ["train/num_minibatches"] = _minibatches,
-                ["train/num_tokens"] = _tokens,
+                ["num_tokens"] = _tokens,
             };
             if (_minibatches > 0)
             {

@@ -8,7 +8,7 @@ namespace TinkerFlow.Server.Dashboard;
 /// The server's per-run training metrics. A server has no recipe metrics, so it records what the engine observes:
 /// each forward_backward's <c>loss:sum</c>, tokens and loss weights, and each optim_step's metrics. Every completed
 /// optim_step appends one line to <c>&lt;home&gt;/runs/&lt;run&gt;/metrics.jsonl</c>, in the recipes' format:
-/// <c>{"step","train_mean_nll"?,"train/loss_sum","train/loss_per_token","train/num_tokens","train/num_datums",
+/// <c>{"step","train_mean_nll"?,"train/loss_sum","train/loss_per_token","num_tokens","num_sequences",
 /// "train/num_minibatches","optim/lr","optim/grad_norm",…,"time/step","throughput/tokens_per_s","progress/requests_in_flight"}</c>.
 /// Steps continue from the file's last line after a restart.
 /// </summary>
