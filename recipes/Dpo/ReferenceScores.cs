@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using TinkerFlow.Cookbook.Renderers;
+using TinkerFlow.Cookbook.Rl;
 using TinkerFlow.Cookbook.Supervised;
 using TinkerFlow.Types;
 
@@ -63,9 +64,7 @@ internal sealed class ReferenceScores
 
     private async Task<double> ScoreAsync(Datum datum, CancellationToken cancellationToken)
     {
-        var targets = datum.LossFnInputs["target_tokens"].ToInt64Array();
-        var weights = datum.LossFnInputs["weights"].ToFloat32Array();
-        var logprobs = await _reference.ComputeLogprobsAsync(datum.ModelInput.AppendInt((int)targets[^1]), cancellationToken: cancellationToken);
-        return DpoLoss.Score([.. logprobs.Skip(1).Select(lp => (float)(lp ?? 0))], weights);
+        var logprobs = (await KlPenalty.ComputeReferenceLogprobsAsync(_reference, [datum], cancellationToken))[0];
+        return DpoLoss.Score(logprobs, datum.LossFnInputs["weights"].ToFloat32Array());
     }
 }

@@ -13,7 +13,8 @@ internal sealed record Config
     public double LearningRate { get; init; } = 2e-3;                           // peak LR, linear decay to 0
     public int LoraRank { get; init; } = 32;                                    // LoRA rank
     public int TestSize { get; init; } = 32;                                    // held-out conversations, never trained on
-    public int EvalEvery { get; init; } = 10;                                   // steps between test/* evaluations (and after the last)
+    public int EvalEvery { get; init; } = 10;                                   // steps between test/* evaluations (from step 0, and after the last)
     public int SaveEvery { get; init; } = 20;                                   // steps between checkpoints
-    public int Seed { get; init; } = 0;                                         // split, data order and LoRA init
+    public int Seed { get; init; } = 0;                                         // train/test split and LoRA init (epoch e's order: a shuffle seeded with e)
+    public bool Describe { get; init; }                                         // print the training graph and exit
 }

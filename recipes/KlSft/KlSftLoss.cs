@@ -1,3 +1,4 @@
+using TinkerFlow.Cookbook.Rl;
 using TinkerFlow.Torch;
 using TinkerFlow.Types;
 using TorchSharp;
@@ -22,6 +23,19 @@ internal static class KlSftLoss
     {
         LossFnInputs = new Dictionary<string, TensorData>(datum.LossFnInputs) { [ReferenceKey] = TensorData.FromFloat32(referenceLogprobs) },
     };
+
+    /// <summary>The per-step metrics the recipe publishes: the loss value (the output's <c>custom_loss</c>) and <see cref="Compute"/>'s.</summary>
+    public static IReadOnlyList<string> MetricNames { get; } = ["loss", "nll", "kl", "log_ratio", "num_loss_tokens"];
+
+    /// <summary>The batch with each datum's reference logprobs attached, scored by <paramref name="reference"/> (the trainer's <c>PrepareBatch</c>).</summary>
+    public static async Task<IReadOnlyList<Datum>> WithReferenceAsync(SamplingClient reference, IReadOnlyList<Datum> data, CancellationToken cancellationToken)
+    {
+        var logprobs = await KlPenalty.ComputeReferenceLogprobsAsync(reference, data, cancellationToken);
+        return [.. data.Select((d, i) => WithReference(d, logprobs[i]))];
+    }
+
+    /// <summary>The datum as the wire sees it, for a forward pass: its reference logprobs removed.</summary>
+    public static Datum WithoutReference(Datum datum) => datum with { LossFnInputs = datum.LossFnInputs.Where(kv => kv.Key != ReferenceKey).ToDictionary() };
 
     /// <summary>The loss for <see cref="TrainingClientTorchExtensions.ForwardBackwardCustomAsync"/>.</summary>
     public static TorchLossFunction Create(double klCoef) => (data, logprobs) => Compute(data, logprobs, klCoef);

@@ -1,19 +1,20 @@
 // KlSft: chat SFT with a penalty that keeps the policy close to the frozen base model, loss = nll + λ·kl: a loss none of
-// the five built-ins express, written with TorchSharp (KlSftLoss.cs) and trained with ForwardBackwardCustomAsync. Read
-// it top to bottom: config → clients → data with reference logprobs → (resume) → train/eval/save loop.
+// the five built-ins express, written with TorchSharp (KlSftLoss.cs), as a composition of library blocks: config → data →
+// SupervisedTrainer (one Dataflow graph: conversations → reference logprobs per batch → DatumBatcher → TrainingStage
+// with the custom loss, held-out evaluation and checkpoints at step boundaries) → metric sinks → run.
 //
-//   dotnet run -c Release --project recipes/KlSft -- --log-path runs/kl-sft [--kl-coef 0.1] [--max-steps 40] [--base-url URL]
+//   dotnet run -c Release --project recipes/KlSft -- --log-path runs/kl-sft [--kl-coef 0.1] [--max-steps 40] [--base-url URL] [--describe]
 //
 // The reference logprob of every target token comes from a sampling client on the base model (the LoRA's starting
 // point) and rides on each datum as an extra loss input, which the loss reads and the wire never sees.
-using System.Globalization;
+using System.Reactive.Linq;
 using TinkerFlow;
-using TinkerFlow.Cookbook.Checkpoints;
 using TinkerFlow.Cookbook.Data;
-using TinkerFlow.Dataflow;
 using TinkerFlow.Cookbook.Recipes;
 using TinkerFlow.Cookbook.Renderers;
 using TinkerFlow.Cookbook.Supervised;
+using TinkerFlow.Cookbook.Trainers;
+using TinkerFlow.Dataflow;
 using TinkerFlow.Recipes.KlSft;
 using TinkerFlow.Torch;
 using TinkerFlow.Types;
@@ -21,100 +22,79 @@ using TorchSharp;
 
 var config = RecipeArgs.Parse(new Config(), args);
 Console.WriteLine($"KlSft config: {RecipeArgs.Describe(config)}");
-Directory.CreateDirectory(config.LogPath);
 
-// ---- Clients: the embedded engine by default, a Tinker service with --base-url; the reference is the base model.
+// ---- Clients and the run (fresh, or resumed from log_path: weights, optimizer, data cursor). The reference is the base model.
 await using var service = new ServiceClient(RecipeArgs.ClientOptions(config.BaseUrl));
-var resume = CheckpointLog.GetLastCheckpoint(config.LogPath);
-var training = resume?.StatePath is { } statePath
-    ? await service.CreateTrainingClientFromStateWithOptimizerAsync(statePath)
-    : await service.CreateLoraTrainingClientAsync(config.Model, rank: config.LoraRank, seed: config.Seed);
-var startStep = resume?.Step ?? 0;
-Console.WriteLine(resume is null ? $"Training run {training.ModelId}" : $"Resumed {training.ModelId} at step {startStep} from {resume.StatePath}");
+var run = await TrainerRun.StartOrResumeAsync(service, config.LogPath, () => service.CreateLoraTrainingClientAsync(config.Model, rank: config.LoraRank, seed: config.Seed));
+Console.WriteLine(run);
 var reference = await service.CreateSamplingClientAsync(baseModel: config.Model);
-var renderer = new Qwen3Renderer(await training.GetTokenizerAsync());
+var renderer = new Qwen3Renderer(await run.Client.GetTokenizerAsync());
 
-// ---- Data: loss on the assistant tokens (weight 1), each datum carrying the reference logprob of its targets.
-var (train, test) = ConversationFile.Split(ConversationFile.Load(config.DataPath), config.TestSize, config.Seed);
-var batchesPerEpoch = train.Count / config.BatchSize;
-Console.WriteLine($"{train.Count} train conversations ({batchesPerEpoch} batches per epoch), {test.Count} held out");
-
-async Task<Datum> ToDatumAsync(IReadOnlyList<Message> conversation)
+// ---- Data: loss on the last assistant message (weight 1). Training batches get their reference logprobs as the graph
+// reads them (the trainer's PrepareBatch); the held-out ones once, up front.
+var (train, test) = new ConversationFileBuilder
 {
-    var (tokens, weights) = renderer.BuildSupervisedExample(conversation);
-    var datum = DatumBuilder.FromModelInputWeights(tokens, weights, reduction: Reduction.Sum);
-    var last = (int)datum.LossFnInputs["target_tokens"].ToInt64Array()[^1];
-    var logprobs = await reference.ComputeLogprobsAsync(datum.ModelInput.AppendInt(last));
-    return KlSftLoss.WithReference(datum, [.. logprobs.Skip(1).Select(lp => (float)(lp ?? 0))]);
+    FilePath = config.DataPath, BatchSize = config.BatchSize, TestSize = config.TestSize, ShuffleSeed = config.Seed,
+    TrainOnWhat = TrainOnWhat.LastAssistantMessage, Reduction = Reduction.Sum,
+}.Build(renderer);
+var testData = await KlSftLoss.WithReferenceAsync(reference, (test ?? throw new ArgumentException("KlSft needs held-out conversations: set --test-size above 0.")).GetBatch(0), CancellationToken.None);
+var testPlain = testData.Select(KlSftLoss.WithoutReference).ToList();
+
+// ---- Held-out evaluation: the same loss from a forward pass (no gradients), prefixed test/; test/base_nll is the
+// base model's own held-out nll (the loss's nll at logprobs = the reference's).
+double baseNll;
+using (torch.NewDisposeScope())
+{
+    baseNll = KlSftLoss.Compute(testData, [.. testData.Select(d => d.LossFnInputs[KlSftLoss.ReferenceKey].ToTorch())], 0).Metrics!["nll"];
 }
 
-async Task<List<Datum>> ToDataAsync(IEnumerable<IReadOnlyList<Message>> conversations) => [.. await Task.WhenAll(conversations.Select(ToDatumAsync))];
-
-// ---- Held-out evaluation: the same loss from a forward pass (no gradients), prefixed test/.
-var testData = await ToDataAsync(test);
-var testPlain = testData.Select(d => d with { LossFnInputs = d.LossFnInputs.Where(kv => kv.Key != KlSftLoss.ReferenceKey).ToDictionary() }).ToList();
-var baseNll = -testData.Sum(d => d.LossFnInputs["weights"].ToFloat32Array().Zip(d.LossFnInputs[KlSftLoss.ReferenceKey].ToFloat32Array(), (w, lp) => w * (double)lp).Sum())
-    / testData.Sum(d => d.LossFnInputs["weights"].ToFloat32Array().Sum());
-Console.WriteLine($"The base model's held-out nll is {baseNll:F3} (test/base_nll)");
-
-async Task<Dictionary<string, double>> EvaluateAsync()
+var evaluation = new TrainerEvaluation("test/nll, test/kl (the KL-SFT loss on held-out conversations)", async (client, ct) =>
 {
-    var forward = await training.ForwardAsync(WaitUntil.Completed, testPlain, LossFnType.CrossEntropy);
+    var forward = await client.ForwardAsync(WaitUntil.Completed, testPlain, LossFnType.CrossEntropy, cancellationToken: ct);
     using var scope = torch.NewDisposeScope();
-    var logprobs = forward.Value.LossFnOutputs.Select(o => o["logprobs"].ToTorch()).ToList();
-    var result = KlSftLoss.Compute(testData, logprobs, config.KlCoef);
+    var result = KlSftLoss.Compute(testData, [.. forward.Value.LossFnOutputs.Select(o => o["logprobs"].ToTorch())], config.KlCoef);
     var metrics = result.Metrics!.ToDictionary(kv => $"test/{kv.Key}", kv => kv.Value);
     metrics["test/loss"] = result.Loss.item<float>();
     metrics["test/base_nll"] = baseNll;
-    return metrics;
-}
+    return (IReadOnlyDictionary<string, double>)metrics;
+});
 
-// ---- The loop: ForwardBackwardCustom (forward, client-side loss, backward) and optim_step back to back, then await.
-var metricsFile = Path.Combine(config.LogPath, "metrics.jsonl");
-JsonlMetricsReader.KeepStepsBefore(metricsFile, startStep); // rows of steps after the checkpoint are trained again
-using var metricsWriter = new JsonlMetricsWriter(metricsFile);
-var checkpoints = new CheckpointManager(training, config.LogPath, new CheckpointOptions { SaveEvery = config.SaveEvery });
-var schedule = new LrSchedule(LrScheduleKind.Linear, config.LearningRate, config.MaxSteps);
-var loss = KlSftLoss.Create(config.KlCoef);
-for (var step = startStep; step < config.MaxSteps; step++)
+// ---- The trainer: SFT's graph with the custom loss; the step's record gets the loss's own metrics, unprefixed.
+var trainer = new SupervisedTrainer(run, train, new SupervisedTrainerOptions
 {
-    var started = DateTime.UtcNow;
-    var (epoch, batchIndex) = (step / batchesPerEpoch, step % batchesPerEpoch);
-    if (step > startStep)
-    {
-        await checkpoints.MaybeSaveAsync(new LoopState(epoch, batchIndex, step));
-    }
-
-    var order = SeededRandom.Permutation(train.Count, config.Seed + epoch);
-    var batch = await ToDataAsync(order.Skip(batchIndex * config.BatchSize).Take(config.BatchSize).Select(i => train[i]));
-    var lr = schedule.GetLr(step);
-    var fb = await training.ForwardBackwardCustomAsync(WaitUntil.Started, batch, loss);
-    var optim = await training.OptimStepAsync(WaitUntil.Started, new AdamParams { LearningRate = lr });
-    var output = await fb;
-    await optim;
-
-    // nll/kl/log_ratio describe the weights before this step's update; test/* the weights after it.
-    var metrics = new Dictionary<string, double> { ["step"] = step, ["epoch"] = epoch, ["optim/lr"] = lr, ["loss"] = output.Metrics["custom_loss"] };
-    foreach (var key in new[] { "nll", "kl", "log_ratio", "num_loss_tokens" })
-    {
-        metrics[key] = output.Metrics[key];
-    }
-
-    if ((step + 1) % config.EvalEvery == 0 || step + 1 == config.MaxSteps)
-    {
-        foreach (var (key, value) in await EvaluateAsync())
-        {
-            metrics[key] = value;
-        }
-    }
-
-    metrics["time/step"] = (DateTime.UtcNow - started).TotalSeconds;
-    metricsWriter.OnNext(new MetricRecord(step, metrics, DateTimeOffset.UtcNow));
-    Console.WriteLine(string.Join("  ", metrics.Select(kv => $"{kv.Key}={kv.Value.ToString("G4", CultureInfo.InvariantCulture)}")));
-}
-
-if (startStep < config.MaxSteps)
+    LogPath = config.LogPath,
+    MaxSteps = config.MaxSteps,
+    LearningRate = new LrSchedule(LrScheduleKind.Linear, config.LearningRate, config.MaxSteps),
+    Loss = TrainingLoss.Custom($"kl-sft λ={config.KlCoef} (TorchSharp)", (client, data, ct) => client.ForwardBackwardCustomAsync(WaitUntil.Started, data, KlSftLoss.Create(config.KlCoef), ct)),
+    PrepareBatch = (data, ct) => KlSftLoss.WithReferenceAsync(reference, data, ct),
+    Batching = new DatumBatcherOptions { MaxItems = config.BatchSize, InputCapacity = config.BatchSize }, // score ≤ 1 batch ahead
+    StepMetrics = step => KlSftLoss.MetricNames.ToDictionary(k => k, k => step.ForwardBackward.Average(o => o.Metrics[k == "loss" ? "custom_loss" : k])),
+    Evaluations = [evaluation],
+    EvalEvery = config.EvalEvery,
+    Checkpoints = new() { SaveEvery = config.SaveEvery },
+});
+if (config.Describe)
 {
-    var final = await checkpoints.SaveFinalAsync(new LoopState(config.MaxSteps / batchesPerEpoch, config.MaxSteps % batchesPerEpoch, config.MaxSteps));
-    Console.WriteLine($"Final checkpoint: {final.StatePath} (sampler: {final.SamplerPath})");
+    Console.WriteLine(trainer.Describe($"{Path.GetFileName(config.DataPath)}: {train.Conversations.Count} train conversations, {train.Count} batches per epoch, reshuffled each epoch; each batch gets the base model's reference logprobs"));
+    return;
 }
+
+Console.WriteLine($"{train.Conversations.Count} train conversations ({train.Count} batches per epoch), {test.Conversations.Count} held out; the base model's held-out nll is {baseNll:F3}");
+
+// ---- Sinks on the one metric stream: metrics.jsonl (a resumed run drops the rows it redoes) and the console.
+var metricsPath = Path.Combine(config.LogPath, "metrics.jsonl");
+JsonlMetricsReader.KeepStepsBefore(metricsPath, run.State.Step);
+using var view = new ConsoleMetricsView(new ConsoleMetricsViewOptions
+{
+    Title = "kl-sft",
+    TotalSteps = config.MaxSteps,
+    ShownMetrics = ["loss", "nll", "kl", "test/nll", "test/kl", MetricNames.OptimLr, MetricNames.TimeStep],
+});
+using var jsonl = trainer.Metrics.Subscribe(new JsonlMetricsWriter(metricsPath));
+using var live = trainer.Metrics.Where(r => r.Step < config.MaxSteps).Subscribe(view);
+MetricRecord? last = null;
+using var final = trainer.Metrics.Subscribe(r => last = r, _ => { });
+
+await trainer.RunAsync();
+await view.Completion;
+Console.WriteLine($"Done: test/nll {last?.Get("test/nll"):F3} (base {baseNll:F3}), test/kl {last?.Get("test/kl"):F3}; logs in {config.LogPath}");

@@ -62,10 +62,21 @@ public sealed partial class LocalBackend
     {
         var requestId = NewRequestId();
         MemoryLedger.Reservation reservation;
+        ContinuousBatcher queue;
         try
         {
-            // Refused before it is queued: the KV cache it would need, against the per-request limit and the budgets.
+            // Refused before it is queued: the KV cache it would need, against the per-request limit and the budgets,
+            // then a place in its model's waiting queue (429 when the queue is full: back-pressure).
             reservation = Guard(() => AdmitSample(request), requestId);
+            try
+            {
+                queue = Guard(() => ReserveQueue(request), requestId);
+            }
+            catch
+            {
+                reservation.Dispose();
+                throw;
+            }
         }
         catch (Exception ex)
         {
@@ -78,31 +89,52 @@ public sealed partial class LocalBackend
             async () =>
             {
                 using var held = reservation;
-                var state = ResolveSampler(request, requestId);
-                var job = Guard(
-                    () =>
-                    {
-                        state.ObserveSeq(request.SeqId);
-                        var prompt = request.Prompt.Chunks.All(c => c is EncodedTextChunk)
-                            ? request.Prompt.ToInts()
-                            : throw new TinkerUserInputException("The prompt has image chunks; the embedded engine's text models accept only encoded_text chunks.");
-                        var tokenizer = state.Base.Tokenizer;
-                        return SampleJob.Create(
-                            state.Base.Model.Config,
-                            state.Adapter,
-                            prompt,
-                            request.NumSamples,
-                            request.SamplingParams,
-                            request.PromptLogprobs ?? false,
-                            request.TopkPromptLogprobs,
-                            tokens => tokenizer.Decode(tokens),
-                            eosTokenId: null,
-                            CancellationToken.None);
-                    },
-                    requestId);
+                int reserved = Math.Max(request.NumSamples, 1);
+                SamplerState state;
+                SampleJob job;
                 try
                 {
-                    return await trace.RunAsync(() => BatcherFor(state.Base).Enqueue(job)).ConfigureAwait(false);
+                    state = ResolveSampler(request, requestId);
+                    job = Guard(
+                        () =>
+                        {
+                            state.ObserveSeq(request.SeqId);
+                            var prompt = request.Prompt.Chunks.All(c => c is EncodedTextChunk)
+                                ? request.Prompt.ToInts()
+                                : throw new TinkerUserInputException("The prompt has image chunks; the embedded engine's text models accept only encoded_text chunks.");
+                            var tokenizer = state.Base.Tokenizer;
+                            return SampleJob.Create(
+                                state.Base.Model.Config,
+                                state.Adapter,
+                                prompt,
+                                request.NumSamples,
+                                request.SamplingParams,
+                                request.PromptLogprobs ?? false,
+                                request.TopkPromptLogprobs,
+                                tokens => tokenizer.Decode(tokens),
+                                eosTokenId: null,
+                                CancellationToken.None);
+                        },
+                        requestId);
+                }
+                catch
+                {
+                    queue.CancelReservation(reserved);
+                    throw;
+                }
+
+                // The place reserved at submission is taken by the job (a different batcher or row count cannot happen with a
+                // registered sampler; then the reservation is returned and the job is counted on its own batcher).
+                var batcher = BatcherFor(state.Base);
+                bool holdsReservation = ReferenceEquals(batcher, queue) && job.NumSamples == reserved;
+                if (!holdsReservation)
+                {
+                    queue.CancelReservation(reserved);
+                }
+
+                try
+                {
+                    return await trace.RunAsync(() => batcher.Enqueue(job, holdsReservation)).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not TinkerRequestException)
                 {
@@ -114,12 +146,30 @@ public sealed partial class LocalBackend
         return Task.FromResult(new BackendOperation<SampleResponse>(requestId, task, trace.Started));
     }
 
+    /// <summary>Reserves the request's rows in its model's waiting queue, or refuses it with a 429 when the queue is full.</summary>
+    private ContinuousBatcher ReserveQueue(SampleRequest request)
+    {
+        var baseModel = SampleBase(request);
+        var batcher = BatcherFor(baseModel);
+        int rows = Math.Max(request.NumSamples, 1);
+        if (!batcher.TryReserve(rows))
+        {
+            throw Refused(
+                $"asample: {batcher.WaitingRows} samples are already waiting for room in the sampling batch of '{baseModel.Name}' " +
+                $"(at most {batcher.Limits.MaxRows} decode at once, at most {batcher.Limits.MaxWaitingRows} may wait); these {rows} would wait too long. " +
+                "Back off and send the request again (Tinker clients do so on a 429), or raise the limit with --max-waiting-samples (engine: LocalBackendOptions.MaxWaitingSamples).",
+                429);
+        }
+
+        return batcher;
+    }
+
     /// <summary>The continuous batcher of <paramref name="baseModel"/>, started on first use.</summary>
     internal ContinuousBatcher BatcherFor(BaseModel baseModel) =>
         _batchers.GetOrAdd(
             baseModel,
             model => new Lazy<ContinuousBatcher>(
-                () => new ContinuousBatcher(model.Model, model.Name, new BatchLimits(Options.MaxConcurrentSamples, Options.MaxSampleKvBytes)),
+                () => new ContinuousBatcher(model.Model, model.Name, new BatchLimits(Options.MaxConcurrentSamples, Options.MaxSampleKvBytes, Options.MaxWaitingSamples)),
                 LazyThreadSafetyMode.ExecutionAndPublication)).Value;
 
     private SamplerState ResolveSampler(SampleRequest request, string requestId)

@@ -50,7 +50,16 @@ public sealed partial class LocalBackend
 
     /// <inheritdoc/>
     public override Task<BackendOperation<ForwardBackwardOutput>> ForwardAsync(ForwardRequest request, CancellationToken cancellationToken = default) =>
-        Enqueue(request.ModelId, request.SeqId, model => TrainingComputation.Run(model, request.ForwardInput, backward: false, TrainingSettings), () => AdmitBatch(request.ModelId, request.ForwardInput, "forward"));
+        Enqueue(
+            request.ModelId,
+            request.SeqId,
+            model =>
+            {
+                var output = TrainingComputation.Run(model, request.ForwardInput, backward: false, TrainingSettings);
+                NativeSetup.AfterStep(WorkingSetBytes(model, request.ForwardInput, backward: false));
+                return output;
+            },
+            () => AdmitBatch(request.ModelId, request.ForwardInput, "forward"));
 
     /// <inheritdoc/>
     public override Task<BackendOperation<ForwardBackwardOutput>> ForwardBackwardAsync(ForwardBackwardRequest request, CancellationToken cancellationToken = default) =>
@@ -60,10 +69,21 @@ public sealed partial class LocalBackend
             model =>
             {
                 var output = TrainingComputation.Run(model, request.ForwardBackwardInput, backward: true, TrainingSettings);
-                NativeSetup.AfterStep();
+                NativeSetup.AfterStep(WorkingSetBytes(model, request.ForwardBackwardInput, backward: true));
                 return output;
             },
             () => AdmitBatch(request.ModelId, request.ForwardBackwardInput, "forward_backward"));
+
+    /// <summary>The engine's estimate of a (validated) batch's peak memory beyond the weights, for the heap trim after it.</summary>
+    private long WorkingSetBytes(TrainingModel model, ForwardBackwardInput input, bool backward) =>
+        TrainingMemoryEstimate.ForwardBackwardBytes(
+            model.Base.Config,
+            model.Adapter.Options.Rank,
+            [.. input.Data.Select(d => d.ModelInput.Length)],
+            TrainingSettings.MaxTokensPerMicroBatch,
+            backward,
+            TrainingSettings.Checkpointing,
+            TrainingSettings.ActivationBudgetBytes);
 
     /// <inheritdoc/>
     public override Task<BackendOperation<OptimStepResponse>> OptimStepAsync(OptimStepRequest request, CancellationToken cancellationToken = default) =>

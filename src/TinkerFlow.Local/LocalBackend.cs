@@ -49,6 +49,10 @@ public sealed partial class LocalBackend : TinkerBackend
         {
             throw new ArgumentOutOfRangeException(nameof(options), Options.MaxSampleKvBytes, "MaxSampleKvBytes must be at least 1.");
         }
+        if (Options.MaxWaitingSamples < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), Options.MaxWaitingSamples, "MaxWaitingSamples must be at least 1.");
+        }
 
         Options.Limits.Validate();
         _ledger = new MemoryLedger(() => Options.Limits);
@@ -69,6 +73,7 @@ public sealed partial class LocalBackend : TinkerBackend
             Owner = owner,
             MaxConcurrentSamples = root.Options.MaxConcurrentSamples,
             MaxSampleKvBytes = root.Options.MaxSampleKvBytes,
+            MaxWaitingSamples = root.Options.MaxWaitingSamples,
             MaxTokensPerMicroBatch = root.Options.MaxTokensPerMicroBatch,
             ActivationCheckpointing = root.Options.ActivationCheckpointing,
             ActivationMemoryBudgetBytes = root.Options.ActivationMemoryBudgetBytes,

@@ -12,6 +12,7 @@ namespace TinkerFlow.Local;
 /// <item><term><see cref="ModelDirectories"/></term><description><c>TINKERFLOW_MODELS</c>: Hugging Face model folders separated by <c>:</c> or <c>,</c>, each optionally <c>name=path</c></description></item>
 /// <item><term><see cref="Owner"/></term><description><c>local</c></description></item>
 /// <item><term><see cref="MaxConcurrentSamples"/></term><description>256 samples (rows) decoding at once in one model's batch (later requests wait in arrival order)</description></item>
+/// <item><term><see cref="MaxWaitingSamples"/></term><description>1,024 samples (rows) waiting for room in one model's batch; a request beyond it is refused with a 429 (back-pressure)</description></item>
 /// <item><term><see cref="MaxSampleKvBytes"/></term><description>1 GiB of KV cache per model's sampling batch</description></item>
 /// <item><term><see cref="MaxTokensPerMicroBatch"/></term><description>16,384 padded tokens per forward pass; larger requests run in several passes</description></item>
 /// <item><term><see cref="ActivationCheckpointing"/></term><description><see cref="Local.ActivationCheckpointing.Auto"/>: checkpoint decoder layers only when a micro-batch's estimated activations exceed <see cref="ActivationMemoryBudgetBytes"/></description></item>
@@ -42,6 +43,14 @@ public sealed class LocalBackendOptions
     /// token); requests beyond it wait in arrival order. A single larger request runs when the batch is empty.
     /// </summary>
     public long MaxSampleKvBytes { get; init; } = 1L << 30;
+
+    /// <summary>
+    /// How many samples (rows) may wait for room in one base model's batch. A sample request that would queue beyond it
+    /// is refused at submission with a retryable 429 user error (the Tinker wire's sampling back-pressure: clients back
+    /// off and resend) instead of waiting behind an unbounded queue; when nothing waits, one request of any size is
+    /// accepted.
+    /// </summary>
+    public int MaxWaitingSamples { get; init; } = 1024;
 
     /// <summary>The most padded tokens in one forward pass; bigger requests are processed in several passes.</summary>
     public int MaxTokensPerMicroBatch { get; init; } = 16_384;

@@ -20,6 +20,8 @@ namespace TinkerFlow.Server;
 /// <item><term><see cref="Limits"/></term><description><see cref="ResourceLimits"/>' defaults: LoRA rank ≤ 128 (and ≤ the model's hidden size), memory budget half the machine's memory, a quarter of it per user, an eighth per sample request, 131,072 tokens per forward_backward, 256 live sessions / 32 models / 1,024 samplers per user</description></item>
 /// <item><term><see cref="ArchiveUrlLifetime"/></term><description>15 min</description></item>
 /// <item><term><see cref="MaxConcurrentSamples"/></term><description>256 samples decoding at once per model (continuous batch)</description></item>
+/// <item><term><see cref="MaxSampleKvBytes"/></term><description>1 GiB of KV cache per model's sampling batch</description></item>
+/// <item><term><see cref="MaxWaitingSamples"/></term><description>1,024 samples waiting per model; a sample request beyond it gets 429 with <c>Retry-After</c> (back-pressure)</description></item>
 /// <item><term><see cref="PreloadModels"/></term><description>true: load base models at start-up</description></item>
 /// <item><term><see cref="RequestLogLevel"/></term><description><c>TINKERFLOW_REQUEST_LOG_LEVEL</c>, else Warning (<c>--request-log-level</c>)</description></item>
 /// </list>
@@ -61,6 +63,16 @@ public sealed class ServerOptions
 
     /// <summary>How many samples (rows, over all requests) one base model decodes at once in its continuous batch.</summary>
     public int MaxConcurrentSamples { get; set; } = 256;
+
+    /// <summary>The most KV-cache bytes one base model's sampling batch may hold; requests beyond it wait.</summary>
+    public long MaxSampleKvBytes { get; set; } = 1L << 30;
+
+    /// <summary>
+    /// How many samples may wait for room in one base model's batch. An <c>asample</c> that would queue beyond it is
+    /// answered 429 with <c>Retry-After</c>: the wire's sampling back-pressure, on which the Tinker SDK and TinkerFlow's
+    /// client back off and resend the same request.
+    /// </summary>
+    public int MaxWaitingSamples { get; set; } = 1024;
 
     /// <summary>How long a missing training seq id may hold back a model's later requests.</summary>
     public TimeSpan SeqGapGrace { get; set; } = TimeSpan.FromSeconds(1);

@@ -36,6 +36,8 @@ internal sealed class ServerState : IAsyncDisposable
                 ModelDirectories = directories,
                 Owner = "server",
                 MaxConcurrentSamples = options.MaxConcurrentSamples,
+                MaxSampleKvBytes = options.MaxSampleKvBytes,
+                MaxWaitingSamples = options.MaxWaitingSamples,
                 Limits = options.Limits with { SessionWindow = options.SessionTimeout },
                 SeqGapGrace = options.SeqGapGrace,
                 TimeProvider = options.TimeProvider,

@@ -51,44 +51,16 @@ public static class TinkerFlowServer
                 case "--home":
                     options.HomeDirectory = value ?? throw new ArgumentException("--home needs a folder.");
                     break;
-                case "--request-log-level":
-                    options.RequestLogLevel = ServerOptions.ParseLogLevel(value, "--request-log-level");
-                    break;
-                case "--max-request-body":
-                    options.MaxRequestBodyBytes = ServerArguments.Bytes(name, value);
-                    break;
-                case "--session-timeout":
-                    options.SessionTimeout = TimeSpan.FromSeconds(ServerArguments.Count(name, value));
-                    break;
-                case "--max-concurrent-samples":
-                    options.MaxConcurrentSamples = ServerArguments.Count(name, value);
-                    break;
-                case "--max-lora-rank":
-                    options.Limits = options.Limits with { MaxLoraRank = ServerArguments.Count(name, value) };
-                    break;
-                case "--memory-budget":
-                    options.Limits = options.Limits with { MemoryBudgetBytes = ServerArguments.Bytes(name, value) };
-                    break;
-                case "--user-memory-budget":
-                    options.Limits = options.Limits with { UserMemoryBudgetBytes = ServerArguments.Bytes(name, value) };
-                    break;
-                case "--max-sample-bytes":
-                    options.Limits = options.Limits with { MaxSampleBytes = ServerArguments.Bytes(name, value) };
-                    break;
-                case "--max-forward-backward-tokens":
-                    options.Limits = options.Limits with { MaxForwardBackwardTokens = ServerArguments.Count(name, value) };
-                    break;
-                case "--max-sessions-per-user":
-                    options.Limits = options.Limits with { MaxSessionsPerUser = ServerArguments.Count(name, value) };
-                    break;
-                case "--max-models-per-user":
-                    options.Limits = options.Limits with { MaxModelsPerUser = ServerArguments.Count(name, value) };
-                    break;
-                case "--max-samplers-per-user":
-                    options.Limits = options.Limits with { MaxSamplersPerUser = ServerArguments.Count(name, value) };
-                    break;
                 default:
-                    rest.Add(args[i]);
+                    if (ServerArguments.Find(name) is { } setting)
+                    {
+                        setting.Apply(options, name, value);
+                    }
+                    else
+                    {
+                        rest.Add(args[i]);
+                    }
+
                     break;
             }
         }

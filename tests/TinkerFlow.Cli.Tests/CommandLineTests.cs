@@ -40,6 +40,28 @@ public sealed class CommandLineTests
         }
     }
 
+    [Fact]
+    public async Task ServeHelp_OffersEveryTunableOfTheServer()
+    {
+        var result = await _cli.RunAsync("serve", "--help");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.NotEmpty(TinkerFlow.Server.ServerArguments.Settings());
+        foreach (var setting in TinkerFlow.Server.ServerArguments.Settings())
+        {
+            Assert.Contains(setting.Name, result.Output);
+        }
+    }
+
+    [Fact]
+    public async Task Serve_PassesServerLimitsThroughAndABadOneIsAUserError()
+    {
+        var result = await _cli.RunAsync("serve", "--urls", "http://127.0.0.1:0", "--max-waiting-samples", "0");
+
+        Assert.Equal(ExitCodes.UserError, result.ExitCode);
+        Assert.Contains("--max-waiting-samples takes a positive whole number", result.Error);
+    }
+
     [Theory]
     [InlineData("ftp://example.com")]
     [InlineData("not a url")]

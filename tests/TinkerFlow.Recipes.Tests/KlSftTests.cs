@@ -20,7 +20,7 @@ public sealed class KlSftTests
         Assert.True(penalisedLast["test/kl"] < 0.2 * freeLast["test/kl"], summary);          // the penalty holds the policy near the reference
         Assert.True(penalisedLast["test/nll"] < 0.95 * penalisedLast["test/base_nll"], summary); // and it still learns the task
         Assert.True(freeLast["test/nll"] < penalisedLast["test/nll"], summary);              // at a price in nll
-        Assert.Equal(Enumerable.Range(0, 12).Select(i => (double)i), RecipeRunner.ReadMetrics(penalised).Select(r => r["step"]));
+        Assert.Equal(Enumerable.Range(0, 13).Select(i => (double)i), RecipeRunner.ReadMetrics(penalised).Select(r => r["step"])); // 12 steps + the final evaluation's row
     }
 
     [Fact]
@@ -33,11 +33,32 @@ public sealed class KlSftTests
         await RecipeRunner.RunAsync("KlSft", [.. common, "--max-steps", "3"]);
         var rows = RecipeRunner.ReadMetrics(log);
 
-        Assert.Equal([0.0, 1.0, 2.0], rows.Select(r => r["step"]));
-        Assert.All(rows, r => Assert.Equal(r["nll"] + (0.5 * r["kl"]), r["loss"], 3));  // loss = nll + λ·kl
+        Assert.Equal([0.0, 1.0, 2.0, 3.0], rows.Select(r => r["step"]));          // steps 0–2, then the final evaluation's row
+        Assert.All(rows.Take(3), r => Assert.Equal(r["nll"] + (0.5 * r["kl"]), r["loss"], 3));  // loss = nll + λ·kl
         Assert.All(rows, r => Assert.True(r.ContainsKey("test/kl")));
         Assert.InRange(rows[0]["kl"], 0, 1e-6);                                  // step 0: the policy is the reference
         Assert.Contains(File.ReadLines(Path.Combine(log, "checkpoints.jsonl")), l => l.Contains("\"final\":true", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task KlSft_Describe_PrintsTheTrainingGraphWithoutTraining()
+    {
+        var log = RecipeRunner.NewLogPath("kl-sft-describe");
+        var output = new StringWriter();
+        var console = Console.Out;
+        Console.SetOut(output);
+        try
+        {
+            await RecipeRunner.RunAsync("KlSft", "--log-path", log, "--batch-size", "4", "--test-size", "4", "--describe");
+        }
+        finally
+        {
+            Console.SetOut(console);
+        }
+
+        Assert.Contains("reference logprobs", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("custom kl-sft", output.ToString(), StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(log, "metrics.jsonl")));
     }
 
     [Fact]

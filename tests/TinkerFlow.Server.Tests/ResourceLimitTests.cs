@@ -240,7 +240,10 @@ public sealed class ResourceLimitTests : IDisposable
         var tiny = Assert.Single(limits.GetProperty("models").EnumerateArray());
         Assert.Equal(128, tiny.GetProperty("max_lora_rank").GetInt32());   // the model's hidden size caps the configured 300
         var readme = File.ReadAllText(Path.Combine(RepoRoot(), "README.md"));
-        foreach (var option in new[] { "--max-request-body", "--max-lora-rank", "--memory-budget", "--user-memory-budget", "--max-sample-bytes", "--max-forward-backward-tokens", "--max-sessions-per-user", "--max-models-per-user", "--max-samplers-per-user", "--session-timeout" })
+        Assert.Equal(256, limits.GetProperty("max_concurrent_samples").GetInt32());
+        Assert.Equal(1L << 30, limits.GetProperty("max_batch_kv_bytes").GetInt64());
+        Assert.Equal(1024, limits.GetProperty("max_waiting_samples").GetInt32());
+        foreach (var option in ServerArguments.Settings().Select(s => s.Name))
         {
             Assert.Contains(option, help);
             Assert.Contains(option, readme);

@@ -115,7 +115,7 @@ internal static class ScaleModelFolder
     /// <summary>The real Qwen3 tokenizer shipped (gzipped) with the tokenizer tests, found by walking up from the binaries.</summary>
     private static void CopyTokenizer(string folder)
     {
-        const string relative = "tests/TinkerFlow.Local.Tests/Fixtures/tokenizers/qwen3";
+        const string relative = "tests/TinkerFlow.Tests/Fixtures/tokenizers/qwen3";
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             string source = System.IO.Path.Combine(dir.FullName, relative);

@@ -57,8 +57,15 @@ internal sealed class PipelineSpeedupFigure : IQuickFigure
             var sequential = await TrainingThroughput.SequentialAsync(training, batch, steps, cancellationToken: context.CancellationToken);
             // Each trainer run gets its own client (it ends with a 'final' checkpoint), on the same latency-injecting backend.
             var stageSequential = await PipelinedAsync(await service.CreateLoraTrainingClientAsync("tinkerflow/tiny-qwen3", rank: 8, seed: 0, cancellationToken: context.CancellationToken), batch, steps, submitAhead: 0, context.CancellationToken);
-            var pipelined = await PipelinedAsync(await service.CreateLoraTrainingClientAsync("tinkerflow/tiny-qwen3", rank: 8, seed: 0, cancellationToken: context.CancellationToken), batch, steps, submitAhead: 2, context.CancellationToken);
+            var pipelinedClient = await service.CreateLoraTrainingClientAsync("tinkerflow/tiny-qwen3", rank: 8, seed: 0, cancellationToken: context.CancellationToken);
 
+            // Every acknowledgement is a timer wait, so the machine's wakeup latency is part of every submission: a probe
+            // measures it while the pipelined trainer runs, under the same load.
+            using var probeStop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+            var probe = TimerOvershootAsync(S, probeStop.Token);
+            var pipelined = await PipelinedAsync(pipelinedClient, batch, steps, submitAhead: 2, context.CancellationToken);
+            await probeStop.CancelAsync();
+            var (overshoot, probes) = await probe;
             double ideal = 1 / (2 * S.TotalSeconds);
             double speedup = pipelined / sequential;
             double vsIdeal = pipelined / ideal;
@@ -67,6 +74,8 @@ internal sealed class PipelineSpeedupFigure : IQuickFigure
             context.Log($"sequential (submit fb, await, submit optim, await): {sequential:0.00} steps/s ({1000 / sequential:0} ms/step; model 4·S = {4 * S.TotalMilliseconds:0} ms)");
             context.Log($"SupervisedTrainer SubmitAhead=0 (fb and optim submitted back to back, then awaited): {stageSequential:0.00} steps/s ({1000 / stageSequential:0} ms/step)");
             context.Log($"pipelined SupervisedTrainer SubmitAhead=2: {pipelined:0.00} steps/s ({1000 / pipelined:0} ms/step); backend-bound ideal 1/(2·S) = {ideal:0.00} steps/s");
+            context.Log($"timer wakeup during the pipelined run: a {S.TotalMilliseconds:0} ms wait ended {overshoot.TotalMilliseconds:0.00} ms late (median of {probes}); each submission waits for one, so a client with no overhead of its own "
+                + $"would reach about {S / (S + overshoot):0.000} of ideal (pipelined/ideal >= {IdealTarget} needs the overshoot plus the client's own time under {S.TotalMilliseconds * ((1 / IdealTarget) - 1):0.0} ms per submission)");
             context.Log($"speedup {speedup:0.00}x (target >= {SpeedupTarget}), pipelined/ideal {vsIdeal:0.000} (target >= {IdealTarget})");
             if (!context.Smoke && (speedup < SpeedupTarget || vsIdeal < IdealTarget))
             {
@@ -114,6 +123,27 @@ internal sealed class PipelineSpeedupFigure : IQuickFigure
         {
             log.Delete(recursive: true);
         }
+    }
+
+    /// <summary>How late back-to-back <see cref="Task.Delay(TimeSpan, CancellationToken)"/>s of <paramref name="delay"/> end until <paramref name="stop"/> fires: the median and the sample count.</summary>
+    private static async Task<(TimeSpan Median, int Samples)> TimerOvershootAsync(TimeSpan delay, CancellationToken stop)
+    {
+        var late = new List<double>();
+        try
+        {
+            while (true)
+            {
+                var started = Stopwatch.GetTimestamp();
+                await Task.Delay(delay, stop);
+                late.Add((Stopwatch.GetElapsedTime(started) - delay).TotalSeconds);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // The run ended; the wait it interrupted is not a sample.
+        }
+
+        return late.Count == 0 ? (TimeSpan.Zero, 0) : (TimeSpan.FromSeconds(StableMedian.Median(late)), late.Count);
     }
 
     private static double Rate(List<long> completions)

@@ -39,6 +39,7 @@ internal sealed class ScaleFigure : IQuickFigure
         var (batch, sequence) = context.Smoke ? (2, 32) : ParseBatch(Environment.GetEnvironmentVariable("TINKERFLOW_SCALE_BATCH")) ?? (8, 512);
         const int rank = 32;
 
+        NativeSetup.EnsureInitialized();                                  // as the engine does: huge pages, heap trims
         var clock = Stopwatch.StartNew();
         var (folder, generated) = ScaleModelFolder.Ensure(config, context.Smoke ? "scale-smoke" : "qwen3-0.6b-shapes");
         context.Log($"model folder {folder} ({(generated ? $"generated in {Stats.Seconds(clock.Elapsed.TotalSeconds)}" : "cached")})");
@@ -82,7 +83,7 @@ internal sealed class ScaleFigure : IQuickFigure
             double fb = Stats.Time(() =>
             {
                 loss = TrainingComputation.Run(training, input, backward: true, settings).Metrics[TinkerLosses.LossSumMetric];
-                NativeSetup.AfterStep();
+                NativeSetup.AfterStep(estimate);
             });
             double optim = Stats.Time(() =>
             {

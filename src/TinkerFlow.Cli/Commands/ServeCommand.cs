@@ -15,6 +15,16 @@ internal static class ServeCommand
         var models = new Option<string[]>("--model") { Description = "Serve this base model too: a built-in name, a Hugging Face folder, or name=folder (repeatable)", HelpName = "model" };
         command.Add(urls);
         command.Add(models);
+
+        // The server's own tunables (limits, batch sizes, back-pressure), one option each, passed through as given.
+        var settings = ServerArguments.Settings()
+            .Select(s => (s.Name, Option: new Option<string>(s.Name) { Description = string.Join(' ', s.Help.Split('\n')), HelpName = s.Value.Trim('<', '>') }))
+            .ToList();
+        foreach (var (_, option) in settings)
+        {
+            command.Add(option);
+        }
+
         app.SetAction(command, options, async (context, parse, cancellationToken) =>
         {
             if (context.IsRemote)
@@ -27,6 +37,15 @@ internal static class ServeCommand
             {
                 args.Add("--model");
                 args.Add(model);
+            }
+
+            foreach (var (name, option) in settings)
+            {
+                if (parse.GetValue(option) is { } value)
+                {
+                    args.Add(name);
+                    args.Add(value);
+                }
             }
 
             Microsoft.AspNetCore.Builder.WebApplication server;

@@ -1,3 +1,5 @@
+using TinkerFlow.Types;
+
 namespace TinkerFlow.Cookbook.Rl;
 
 /// <summary>
@@ -12,7 +14,7 @@ public static class KlPenalty
 {
     /// <summary>Applies the penalty.</summary>
     /// <param name="datums_D">The batch.</param>
-    /// <param name="referenceLogprobs_D">The reference model's logprob of each target token, [N] per datum (see <see cref="ComputeReferenceLogprobsAsync"/>).</param>
+    /// <param name="referenceLogprobs_D">The reference model's logprob of each target token, [N] per datum (see <see cref="ComputeReferenceLogprobsAsync(SamplingClient, IReadOnlyList{RlDatum}, CancellationToken)"/>).</param>
     /// <param name="coefficient">c (<c>kl_penalty_coef</c>).</param>
     /// <param name="discount">γ (<c>kl_discount_factor</c>); 0 = no discounting.</param>
     /// <returns>The datums with new advantages, and <see cref="RlMetricNames.KlPolicyBase"/> = d̄.</returns>
@@ -96,14 +98,28 @@ public static class KlPenalty
     /// <param name="datums_D">The batch; inputs must be text only.</param>
     /// <param name="cancellationToken">Cancels the calls.</param>
     /// <returns>[N] float32 per datum.</returns>
-    public static async Task<IReadOnlyList<float[]>> ComputeReferenceLogprobsAsync(SamplingClient reference, IReadOnlyList<RlDatum> datums_D, CancellationToken cancellationToken = default)
+    public static Task<IReadOnlyList<float[]>> ComputeReferenceLogprobsAsync(SamplingClient reference, IReadOnlyList<RlDatum> datums_D, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(datums_D);
+        return ComputeReferenceLogprobsAsync(reference, [.. datums_D.Select(d => d.Datum)], cancellationToken);
+    }
+
+    /// <summary>
+    /// Scores each datum's full sequence (input plus last target token) with the reference sampler and drops position
+    /// 0, so entry t is the reference logprob of <c>target_tokens[t]</c> (e.g. for a custom loss that reads them).
+    /// </summary>
+    /// <param name="reference">A sampling client on the reference model (e.g. the base model).</param>
+    /// <param name="datums_D">The batch; inputs must be text only, each with <c>target_tokens</c>.</param>
+    /// <param name="cancellationToken">Cancels the calls.</param>
+    /// <returns>[N] float32 per datum.</returns>
+    public static async Task<IReadOnlyList<float[]>> ComputeReferenceLogprobsAsync(SamplingClient reference, IReadOnlyList<Datum> datums_D, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(reference);
         ArgumentNullException.ThrowIfNull(datums_D);
         var tasks = datums_D.Select(async d =>
         {
-            var targets = d.TargetTokens;
-            var full = d.Datum.ModelInput.AppendInt((int)targets[^1]);
+            var targets = d.LossFnInputs["target_tokens"].ToInt64Array();
+            var full = d.ModelInput.AppendInt((int)targets[^1]);
             var logprobs = await reference.ComputeLogprobsAsync(full, cancellationToken).ConfigureAwait(false);
             if (logprobs.Count != targets.Length + 1)
             {

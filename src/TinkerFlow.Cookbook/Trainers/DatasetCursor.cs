@@ -7,19 +7,22 @@ namespace TinkerFlow.Cookbook.Trainers;
 /// <summary>
 /// A <see cref="SupervisedDataset"/> read as one endless stream of datums from a loop state's cursor (epoch, batch,
 /// item) on, epoch after epoch, remembering where each dataset batch started so the cursor after any number of trained
-/// datums can be saved with a checkpoint, however the batcher grouped them.
+/// datums can be saved with a checkpoint, however the batcher grouped them. Each dataset batch may pass through a
+/// preparation step first (<see cref="SupervisedTrainerOptions.PrepareBatch"/>).
 /// </summary>
 public sealed class DatasetCursor
 {
     private readonly SupervisedDataset _dataset;
     private readonly LoopState _start;
+    private readonly Func<IReadOnlyList<Datum>, CancellationToken, Task<IReadOnlyList<Datum>>>? _prepare;
     private readonly SortedList<long, (int Epoch, int Batch, int Skipped)> _batchStarts = [];
     private readonly Lock _gate = new();
 
     /// <summary>Creates the cursor.</summary>
     /// <param name="dataset">The dataset; only this cursor may move its epoch while the stream is read.</param>
     /// <param name="start">Where to start (a fresh run's <see cref="LoopState.Start"/> or a resumed one's).</param>
-    public DatasetCursor(SupervisedDataset dataset, LoopState start)
+    /// <param name="prepareBatch">Applied to each dataset batch as it is read (see <see cref="SupervisedTrainerOptions.PrepareBatch"/>); null reads the batches as they are.</param>
+    public DatasetCursor(SupervisedDataset dataset, LoopState start, Func<IReadOnlyList<Datum>, CancellationToken, Task<IReadOnlyList<Datum>>>? prepareBatch = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(start);
@@ -30,6 +33,7 @@ public sealed class DatasetCursor
 
         _dataset = dataset;
         _start = start;
+        _prepare = prepareBatch;
     }
 
     /// <summary>The datums from the start cursor on, endlessly (each epoch in its own order).</summary>
@@ -49,7 +53,7 @@ public sealed class DatasetCursor
                     _batchStarts[position] = (epoch, batch, item);
                 }
 
-                foreach (var datum in (await _dataset.GetBatchAsync(batch, cancellationToken).ConfigureAwait(false)).Skip(item))
+                foreach (var datum in (await ReadBatchAsync(epoch, batch, cancellationToken).ConfigureAwait(false)).Skip(item))
                 {
                     position++;
                     yield return datum;
@@ -104,5 +108,19 @@ public sealed class DatasetCursor
             var (epoch, batch, skipped) = _batchStarts.Values[found];
             return (epoch, batch, skipped + (int)(datumsTrained - keys[found]));
         }
+    }
+
+    private async Task<IReadOnlyList<Datum>> ReadBatchAsync(int epoch, int batch, CancellationToken cancellationToken)
+    {
+        var data = await _dataset.GetBatchAsync(batch, cancellationToken).ConfigureAwait(false);
+        if (_prepare is null)
+        {
+            return data;
+        }
+
+        var prepared = await _prepare(data, cancellationToken).ConfigureAwait(false);
+        return prepared?.Count == data.Count
+            ? prepared
+            : throw new InvalidOperationException($"PrepareBatch returned {prepared?.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null"} datums for batch {batch} of epoch {epoch}, which has {data.Count}; it must return one prepared datum per datum, in order, so the data cursor stays exact.");
     }
 }

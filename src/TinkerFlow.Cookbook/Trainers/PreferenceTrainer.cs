@@ -10,6 +10,13 @@ namespace TinkerFlow.Cookbook.Trainers;
 /// <c>TinkerFlow.Torch</c>'s <c>ForwardBackwardCustomAsync</c>). The loss's own metrics (e.g. <c>dpo_loss</c>,
 /// <c>accuracy</c>, <c>margin</c>) are published under their own names.
 /// </summary>
+/// <remarks>
+/// Resume is the supervised trainer's: start it from <see cref="TrainerRun.StartOrResumeAsync"/> and it continues with
+/// the same weights, optimizer state and pairs. It keeps no random state: batch i of epoch e is pairs
+/// <c>[i·P, (i+1)·P)</c> of a shuffle seeded with seed + e (a pure function of both), and the checkpoint's loop state
+/// records (epoch, batch, step). A pair builder that adds model scores (a reference model's) should make them a pure
+/// function of the pair, or cache them, so a resumed run trains on the same values.
+/// </remarks>
 public sealed class PreferenceTrainer
 {
     private readonly SupervisedTrainer _trainer;
@@ -20,7 +27,7 @@ public sealed class PreferenceTrainer
     /// <param name="dataset">The pairs.</param>
     /// <param name="loss">The pair loss (a <see cref="TrainingLoss.Custom"/> submission).</param>
     /// <param name="lossMetrics">The loss's metric names to publish unprefixed (they are averaged over a step's minibatches).</param>
-    /// <param name="options">Schedule, evaluations, checkpoints; its <c>Loss</c> and <c>Batching</c> are set here.</param>
+    /// <param name="options">Schedule, evaluations, checkpoints; its <c>Loss</c> and <c>Batching</c> are set here, and its <c>StepMetrics</c> (if any) join the loss's metrics.</param>
     /// <returns>The trainer.</returns>
     public static PreferenceTrainer Create<TPair>(TrainerRun run, PreferenceDataset<TPair> dataset, TrainingLoss loss, IReadOnlyList<string> lossMetrics, SupervisedTrainerOptions options)
     {
@@ -32,9 +39,18 @@ public sealed class PreferenceTrainer
         {
             Loss = loss,
             Batching = new DatumBatcherOptions { MaxItems = 2 * dataset.PairsPerBatch, MaxTokens = int.MaxValue, InputCapacity = 2 * dataset.PairsPerBatch },
-            StepMetrics = result => lossMetrics
-                .Where(name => result.ForwardBackward.All(o => o.Metrics.ContainsKey(name)))
-                .ToDictionary(name => name, name => result.ForwardBackward.Average(o => o.Metrics[name])),
+            StepMetrics = result =>
+            {
+                var metrics = lossMetrics
+                    .Where(name => result.ForwardBackward.All(o => o.Metrics.ContainsKey(name)))
+                    .ToDictionary(name => name, name => result.ForwardBackward.Average(o => o.Metrics[name]));
+                foreach (var (key, value) in options.StepMetrics?.Invoke(result) ?? new Dictionary<string, double>())
+                {
+                    metrics[key] = value;
+                }
+
+                return metrics;
+            },
         }));
     }
 

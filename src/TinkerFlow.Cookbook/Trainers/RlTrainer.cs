@@ -71,6 +71,14 @@ public sealed record RlTrainerOptions
 /// <see cref="TrainerRun.StartOrResumeAsync"/>; the data cursor is the step, since each step's items and sampling seeds are
 /// functions of it.
 /// </summary>
+/// <remarks>
+/// The trainer keeps no random state of its own, so there is none to checkpoint: a step's items come from
+/// <c>itemsForStep(step)</c> and each rollout is handed (step, index within the step), from which the rollout derives
+/// its sampling seed (MathRl: seed·1,000,003 + step·1,000 + index), so a resumed run draws the same problems and samples
+/// with the same seeds as an uninterrupted one. <see cref="LoopState.RngSeed"/> and <see cref="LoopState.RngState"/> are
+/// carried over from the start state unchanged. With <see cref="RlTrainerOptions.MaxStaleness"/> above 0, which
+/// sampler version a rollout starts on depends on timing, in a resumed run as in any other.
+/// </remarks>
 /// <typeparam name="TItem">A problem (an environment builder).</typeparam>
 public sealed class RlTrainer<TItem>
 {

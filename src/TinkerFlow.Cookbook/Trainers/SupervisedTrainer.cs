@@ -38,6 +38,17 @@ public sealed record SupervisedTrainerOptions
     /// <summary>Checkpoint cadences and TTLs.</summary>
     public CheckpointOptions Checkpoints { get; init; } = new();
 
+    /// <summary>
+    /// Prepares each dataset batch before the <see cref="DatumBatcher"/> sees it, e.g. attaches a frozen reference
+    /// model's logprobs as extra <c>loss_fn_inputs</c> that a <see cref="TrainingLoss.Custom"/> loss reads. It is called
+    /// once per dataset batch, in data order, as the graph reads ahead of training (so its work overlaps the steps in
+    /// flight; <see cref="DatumBatcherOptions.InputCapacity"/> bounds how far, so set it near one step's datums when
+    /// preparing is costly), and must return one datum per input datum, in the same order (the data cursor counts them; anything else
+    /// faults the run). A resumed run calls it again for the batches it reads, so it should be a pure function of the
+    /// batch (a frozen reference is). Null trains the batches as the dataset gives them.
+    /// </summary>
+    public Func<IReadOnlyList<Datum>, CancellationToken, Task<IReadOnlyList<Datum>>>? PrepareBatch { get; init; }
+
     /// <summary>Extra per-step metrics from a step's result (e.g. a custom loss's own metrics).</summary>
     public Func<TrainStepResult, IReadOnlyDictionary<string, double>>? StepMetrics { get; init; }
 
@@ -51,6 +62,15 @@ public sealed record SupervisedTrainerOptions
 /// <see cref="IObservable{MetricRecord}"/>. Resume is built in: start it from <see cref="TrainerRun.StartOrResumeAsync"/>
 /// and it continues with the same weights, optimizer state and data order.
 /// </summary>
+/// <remarks>
+/// The trainer keeps no random state of its own: the data order is the dataset's, a pure function of the epoch (for
+/// <see cref="Data.ConversationDataset"/> a shuffle seeded with the epoch, for <see cref="Data.PreferenceDataset{TPair}"/>
+/// with seed + epoch), and the checkpoint's loop state records the cursor (epoch, batch, item within the batch) and the
+/// step, so a resumed run reads exactly the datums an uninterrupted one would. <see cref="LoopState.RngSeed"/> and
+/// <see cref="LoopState.RngState"/> are carried over from the start state unchanged; a dataset or
+/// <see cref="SupervisedTrainerOptions.PrepareBatch"/> that draws random numbers must derive them from (seed, epoch,
+/// batch), not from a generator that advances as it runs.
+/// </remarks>
 public sealed class SupervisedTrainer
 {
     private readonly DatasetCursor _cursor;
@@ -66,7 +86,7 @@ public sealed class SupervisedTrainer
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(options);
-        _cursor = new DatasetCursor(dataset, run.State);
+        _cursor = new DatasetCursor(dataset, run.State, options.PrepareBatch);
         var first = run.State.Step;
         var checkpoints = new CheckpointManager(run.Client, options.LogPath, options.Checkpoints);
         List<StepBarrier> barriers = [];

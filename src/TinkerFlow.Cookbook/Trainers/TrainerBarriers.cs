@@ -40,7 +40,7 @@ public static class TrainerBarriers
     /// <summary>Periodic and rolling checkpoints when due (never at the run's first step), and the final checkpoint after the last step.</summary>
     /// <param name="checkpoints">The manager (cadences, TTLs, <c>checkpoints.jsonl</c>).</param>
     /// <param name="firstStep">The run's first step (a resumed run does not save again where it resumed).</param>
-    /// <param name="stateAt">The loop state at a boundary: data cursor, step, tokens, RNG.</param>
+    /// <param name="stateAt">The loop state at a boundary: data cursor, step, tokens (and, for a loop that keeps one, its generator's seed and state).</param>
     /// <returns>The barrier.</returns>
     public static StepBarrier Checkpoint(CheckpointManager checkpoints, int firstStep, Func<StepBoundary, LoopState> stateAt)
     {

@@ -4,14 +4,15 @@ namespace TinkerFlow.Cookbook.Trainers;
 
 /// <summary>Where a trainer starts: a fresh client at step 0, or the last checkpoint of its log directory.</summary>
 /// <param name="Client">The training client (restored with its optimizer state when resumed).</param>
-/// <param name="State">The loop state to continue from: data cursor, step, tokens, RNG.</param>
+/// <param name="State">The loop state to continue from: data cursor, step, tokens (the trainers keep no random state: their randomness is a pure function of (seed, epoch or step); see their remarks).</param>
 /// <param name="ResumedFrom">The checkpoint resumed from, or null for a fresh run.</param>
 public sealed record TrainerRun(TrainingClient Client, LoopState State, CheckpointRecord? ResumedFrom)
 {
     /// <summary>
     /// Resumes from the last checkpoint in <paramref name="logPath"/> (weights and optimizer through
-    /// <see cref="ServiceClient.CreateTrainingClientFromStateWithOptimizerAsync"/>, data cursor, step and RNG from its
-    /// loop state), or starts fresh with <paramref name="createFresh"/>.
+    /// <see cref="ServiceClient.CreateTrainingClientFromStateWithOptimizerAsync"/>, data cursor and step from its loop
+    /// state), or starts fresh with <paramref name="createFresh"/>. The trainers hold no random generator to restore:
+    /// data order, problems and sampling seeds are pure functions of (seed, epoch or step).
     /// </summary>
     /// <param name="service">The service.</param>
     /// <param name="logPath">The run's log directory (holding <c>checkpoints.jsonl</c>).</param>

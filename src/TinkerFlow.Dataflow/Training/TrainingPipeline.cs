@@ -151,6 +151,9 @@ public sealed class TrainingPipeline
 
         if (!await _stage.Input.SendAsync(batch, _supervisor.StopToken).ConfigureAwait(false))
         {
+            // The stage declines only once it has stopped. Surface why (its fault, e.g. the engine failing a step) rather
+            // than this hand-off, so the run reports the cause and not "cancelled although the pipeline was not stopping".
+            await _stage.Completion.WaitAsync(_supervisor.StopToken).ConfigureAwait(false);
             throw new OperationCanceledException("The training stage declined a batch; the pipeline is stopping.");
         }
 

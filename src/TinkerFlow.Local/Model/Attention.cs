@@ -9,7 +9,8 @@ namespace TinkerFlow.Local.Model;
 /// (applied before RoPE).
 /// </summary>
 /// <remarks>
-/// For several new tokens (training, prefill) the K/V heads are repeated to match the query heads. For one new token per
+/// For several new tokens (training, prefill) the K/V heads are repeated to match the query heads; prompts packed into
+/// one row (<see cref="AttentionContext.Segments"/>) attend per prompt. For one new token per
 /// row (a decode step) the repeated K/V are never materialised: the G query heads that share a K/V head are laid out
 /// as G query rows of that head, so attention reads each cached key once.
 /// </remarks>
@@ -92,6 +93,14 @@ internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
                 ? nn.functional.scaled_dot_product_attention(grouped, k, v)         // (B, Hkv, G, D)
                 : nn.functional.scaled_dot_product_attention(grouped, k, v, context.Mask); // mask (B, 1, 1, S) broadcasts
             y = y.reshape(batch, 1, _heads * _headDim);                              // (B, 1, H·D)
+        }
+        else if (context.Segments is { } segments)
+        {
+            // Packed prompts: attention per prompt, each causal over its own tokens only.
+            var qs = segments.Pad(q);                                                // (J, H, Tmax, D)
+            var ks = RepeatKv(segments.Pad(k));                                      // (J, H, Tmax, D)
+            var vs = RepeatKv(segments.Pad(v));                                      // (J, H, Tmax, D)
+            y = segments.Unpad(nn.functional.scaled_dot_product_attention(qs, ks, vs, is_casual: true)); // (1, ΣT, H·D)
         }
         else
         {

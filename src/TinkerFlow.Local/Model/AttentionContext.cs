@@ -14,4 +14,8 @@ namespace TinkerFlow.Local.Model;
 /// <param name="Cache">KV cache to append to and attend over, or null.</param>
 /// <param name="Adapter">LoRA adapter applied by every <see cref="LoraLinear"/>, or null for the base model.</param>
 /// <param name="Routing">Per-row adapters of a multi-adapter batch (overrides <paramref name="Adapter"/>), or null.</param>
-internal sealed record AttentionContext(Tensor Cos, Tensor Sin, Tensor? Mask, IAttentionCache? Cache, LoraAdapter? Adapter, LoraRouting? Routing = null);
+/// <param name="Segments">
+/// Several prompts packed into one row whose attention runs per prompt (a packed prefill; <paramref name="Mask"/> is
+/// then null), or null.
+/// </param>
+internal sealed record AttentionContext(Tensor Cos, Tensor Sin, Tensor? Mask, IAttentionCache? Cache, LoraAdapter? Adapter, LoraRouting? Routing = null, PackedSegments? Segments = null);

@@ -98,7 +98,9 @@ internal sealed class TransformerModel : nn.Module
         }
 
         // inputs[l]: layer l's input (a leaf that collects its gradient, except layer 0's: the embedding is frozen);
-        // outputs[l]: its graph-attached output, for layers that are not checkpointed.
+        // outputs[l]: its graph-attached output, for layers that are not checkpointed. Each is released as soon as the
+        // backward pass is done with it (together with the gradient it passed down), so the memory the backward pass
+        // holds shrinks layer by layer instead of keeping every layer's input and input gradient to the end.
         var inputs = new Tensor[count];
         var outputs = new Tensor?[count];
         for (int l = 0; l < count; l++)
@@ -112,6 +114,7 @@ internal sealed class TransformerModel : nn.Module
             else
             {
                 inputs[l] = Leaf(x, l > 0);
+                x.Dispose();                                                                 // the leaf shares its storage
                 using var grad = torch.enable_grad();
                 outputs[l] = layers[l].forward(inputs[l], context);
                 x = outputs[l]!.detach();
@@ -119,37 +122,53 @@ internal sealed class TransformerModel : nn.Module
         }
 
         var last = Leaf(x, true);
-        Tensor normed;
-        using (torch.enable_grad())
+        x.Dispose();
+        Tensor? gradient;
+        using (var headScope = torch.NewDisposeScope())
         {
-            normed = norm.forward(last);                                                     // (B, T, C)
+            Tensor normed;
+            using (torch.enable_grad())
+            {
+                normed = norm.forward(last);                                                 // (B, T, C)
+            }
+
+            var headGradient = head(normed.detach());                                        // (B, T, C)
+            normed.backward([headGradient]);
+            gradient = last.grad!.detach().MoveToOuterDisposeScope();
         }
 
-        var gradient = head(normed.detach());                                                // (B, T, C)
-        normed.backward([gradient]);
-        gradient = last.grad!;
-        for (int l = count - 1; l >= 0 && gradient is not null; l--)
+        last.Dispose();
+        for (int l = count - 1; l >= 0; l--)
         {
-            using var layerScope = torch.NewDisposeScope();
-            var input = inputs[l];
-            var output = outputs[l];
-            if (output is null)
+            if (gradient is not null)
             {
-                input = Leaf(inputs[l], l > 0);
-                using var grad = torch.enable_grad();
-                output = layers[l].forward(input, context);
+                using var layerScope = torch.NewDisposeScope();
+                var input = inputs[l];
+                var output = outputs[l];
+                if (output is null)
+                {
+                    input = Leaf(inputs[l], l > 0);
+                    using var grad = torch.enable_grad();
+                    output = layers[l].forward(input, context);
+                }
+
+                if (output.requires_grad)
+                {
+                    output.backward([gradient]);
+                }
+
+                // Layer 0's input needs no gradient; a trunk without adapter weights has none to pass down.
+                var passed = l > 0 && input.grad is { } g ? g.detach().MoveToOuterDisposeScope() : null;
+                gradient.Dispose();
+                gradient = passed;
             }
 
-            if (output.requires_grad)
-            {
-                output.backward([gradient]);
-            }
-
-            // Layer 0's input needs no gradient; a trunk without adapter weights has none to pass down.
-            gradient = l > 0 && input.grad is { } g ? g.detach().MoveToOuterDisposeScope() : null;
             outputs[l]?.Dispose();
             outputs[l] = null;
+            inputs[l].Dispose();
         }
+
+        gradient?.Dispose();
     }
 
     private static Tensor Leaf(Tensor x, bool requiresGrad)
@@ -224,19 +243,20 @@ internal sealed class TransformerModel : nn.Module
     /// <summary>
     /// A forward whose caller gives every token's position and the attention mask, with per-token adapters: the
     /// continuous batcher's decode step (one new token per row, each row at its own position in the cache) and its
-    /// packed prefill (several prompts back to back in one row, a block-diagonal causal mask).
+    /// packed prefill (several prompts back to back in one row, attention per prompt through <see cref="PackedSegments"/> or a block-diagonal causal mask).
     /// </summary>
     /// <param name="inputIds">[B, T] int64 token ids.</param>
     /// <param name="positions">[B, T] int64 positions, each below max_position_embeddings.</param>
     /// <param name="mask">[B, 1, T, S] bool: the keys each token attends to (S = cached + new), or null (see <see cref="AttentionContext"/>).</param>
     /// <param name="cache">The cache the new keys and values go to.</param>
     /// <param name="routing">Which adapter each of the B·T tokens uses.</param>
+    /// <param name="segments">For a packed prefill without <paramref name="mask"/>: the prompts, attended to one by one.</param>
     /// <returns>[B, T, C] float32 hidden states after the final norm.</returns>
-    public Tensor ForwardRows(Tensor inputIds, Tensor positions, Tensor? mask, IAttentionCache cache, LoraRouting routing)
+    public Tensor ForwardRows(Tensor inputIds, Tensor positions, Tensor? mask, IAttentionCache cache, LoraRouting routing, PackedSegments? segments = null)
     {
         using var scope = torch.NewDisposeScope();
         var (cos, sin) = _rotary.Gather(positions);                                          // (B, 1, T, D)
-        var context = new AttentionContext(cos, sin, mask, cache, null, routing);
+        var context = new AttentionContext(cos, sin, mask, cache, null, routing, segments);
         var h = embed_tokens.forward(inputIds);                                              // (B, T, C)
         foreach (var layer in layers)
         {

@@ -13,10 +13,12 @@ namespace TinkerFlow.Local.Sampling;
 /// </summary>
 /// <remarks>
 /// <para>A step (1) decodes one token for every live row in a single forward ([R, 1]; rows at their own positions in a
-/// <see cref="SlotKvCache"/>; base matmuls once, LoRA updates grouped by adapter through <see cref="LoraRouting"/>),
+/// <see cref="SlotKvCache"/>; base matmuls once, LoRA updates grouped by adapter through <see cref="LoraRouting"/>, as
+/// two batched matmuls over a <see cref="LoraStack"/> of the live adapters kept while that set is unchanged),
 /// (2) prefills the requests that join at this step in one forward per block of up to
-/// <see cref="PrefillBlockTokens"/> tokens (prompts packed back to back, ragged, no padding, a block-diagonal causal
-/// mask; each prompt's KV cache is then copied into one slot per sample), then (3) picks the next token of every row — old and new — with each row's own settings in one
+/// <see cref="PrefillBlockTokens"/> tokens (prompts packed back to back, ragged, no padding in the projections;
+/// attention per prompt through <see cref="PackedSegments"/> when the prompts are of similar lengths, else one
+/// block-diagonal causal mask; each prompt's KV cache is then copied into one slot per sample), then (3) picks the next token of every row — old and new — with each row's own settings in one
 /// vectorised <see cref="TokenSelector.Select"/>. Rows that finish leave the batch at once; a request completes when its
 /// last row finishes.</para>
 /// <para>All tensors live on the thread that calls <see cref="Step"/> (TorchSharp dispose scopes are thread-local);
@@ -32,6 +34,7 @@ internal sealed class DecodeBatch : IDisposable
     private readonly List<Row> _rows = [];
     private readonly List<SampleJob> _jobs = [];
     private LoraRouting? _routing;
+    private LoraStack? _stack;
 
     /// <summary>An empty batch on <paramref name="model"/>.</summary>
     public DecodeBatch(CausalLm model)
@@ -160,6 +163,7 @@ internal sealed class DecodeBatch : IDisposable
     public void Dispose()
     {
         _routing?.Dispose();
+        _stack?.Dispose();
         _cache.Dispose();
     }
 
@@ -171,7 +175,7 @@ internal sealed class DecodeBatch : IDisposable
         var (positions, mask) = _cache.BeginStep();                                            // (R), (R, 1, 1, S)
         try
         {
-            _routing ??= LoraRouting.Create([.. _rows.Select(r => r.Job.Adapter)], device);
+            _routing ??= DecodeRouting(device);
             var hidden = _model.model.ForwardRows(ids, positions.unsqueeze(1), mask, _cache, _routing);         // (R, 1, C)
             return _model.lm_head.forward(hidden, null, _routing).to(ScalarType.Float32).view(rows, -1); // (R, V)
         }
@@ -179,6 +183,23 @@ internal sealed class DecodeBatch : IDisposable
         {
             _cache.EndStep();
         }
+    }
+
+    /// <summary>
+    /// The live rows' adapters, with their LoRA weights stacked when there are several (the stack is kept while the set
+    /// of adapters stays the same, however rows come and go, and freed when the batch empties or uses one adapter).
+    /// </summary>
+    private LoraRouting DecodeRouting(Device device)
+    {
+        LoraAdapter?[] adapters = [.. _rows.Select(r => r.Job.Adapter)];
+        var distinct = adapters.Distinct(ReferenceEqualityComparer.Instance).Cast<LoraAdapter?>().ToList();
+        if (distinct.Count == 1 || _stack is null || !_stack.HoldsExactly(distinct))
+        {
+            // The stack copies the adapters' weights: free it as soon as it no longer matches the batch.
+            _stack?.Dispose();
+            _stack = distinct.Count > 1 ? new LoraStack(distinct) : null;
+        }
+        return LoraRouting.Create(adapters, device, _stack);
     }
 
     /// <summary>Groups the live newcomers into prefill blocks of at most <see cref="PrefillBlockTokens"/> prompt tokens (a longer prompt is a block of its own).</summary>
@@ -206,7 +227,8 @@ internal sealed class DecodeBatch : IDisposable
 
     /// <summary>
     /// Prefills a block of newcomers in one forward: their prompts packed back to back into one ragged sequence
-    /// ([1, ΣT], no padding) with a block-diagonal causal mask, each prompt at positions 0 .. T − 1 with its own adapter.
+    /// ([1, ΣT], no padding), each attending only to itself (per prompt, or through a block-diagonal causal mask when
+    /// that is cheaper), each prompt at positions 0 .. T − 1 with its own adapter.
     /// Each prompt's keys and values are then copied into one slot per sample. Returns the first next-token logits of
     /// every new row, in row order. [ΣN, V]
     /// </summary>
@@ -235,13 +257,22 @@ internal sealed class DecodeBatch : IDisposable
         else
         {
             var positions = torch.tensor(block.SelectMany(j => Enumerable.Range(0, j.Prompt.Length).Select(p => (long)p)).ToArray(), [1, total], ScalarType.Int64, device); // (1, ΣT)
-            var segment = torch.tensor(block.SelectMany((j, index) => Enumerable.Repeat((long)index, j.Prompt.Length)).ToArray(), ScalarType.Int64, device); // (ΣT)
-            var column = torch.arange(total, ScalarType.Int64, device);                       // (ΣT)
-            var mask = (segment.unsqueeze(1) == segment.unsqueeze(0))
-                .logical_and(column.unsqueeze(0) <= column.unsqueeze(1))
-                .view(1, 1, total, total);                                                    // (1, 1, ΣT, ΣT)
             using var tokenRouting = LoraRouting.Create([.. block.SelectMany(j => Enumerable.Repeat(j.Adapter, j.Prompt.Length))], device);
-            hidden = _model.model.ForwardRows(ids, positions, mask, promptCache, tokenRouting);
+            int[] lengths = [.. block.Select(j => j.Prompt.Length)];
+            if (PackedSegments.IsCheaper(lengths))
+            {
+                // Similar lengths: attention per prompt ([J, H, Tmax, D], causal), projections on the packed tokens.
+                hidden = _model.model.ForwardRows(ids, positions, null, promptCache, tokenRouting, PackedSegments.Create(lengths, device));
+            }
+            else
+            {
+                var segment = torch.tensor(block.SelectMany((j, index) => Enumerable.Repeat((long)index, j.Prompt.Length)).ToArray(), ScalarType.Int64, device); // (ΣT)
+                var column = torch.arange(total, ScalarType.Int64, device);                   // (ΣT)
+                var mask = (segment.unsqueeze(1) == segment.unsqueeze(0))
+                    .logical_and(column.unsqueeze(0) <= column.unsqueeze(1))
+                    .view(1, 1, total, total);                                                // (1, 1, ΣT, ΣT)
+                hidden = _model.model.ForwardRows(ids, positions, mask, promptCache, tokenRouting);
+            }
             var lastIndex = torch.tensor(block.Select((j, index) => starts[index] + j.Prompt.Length - 1).ToArray(), ScalarType.Int64, device); // (J)
             using var jobRouting = LoraRouting.Create([.. block.Select(j => j.Adapter)], device);
             lastLogits = _model.lm_head.forward(hidden[0].index_select(0, lastIndex), null, jobRouting); // (J, V)
@@ -329,6 +360,11 @@ internal sealed class DecodeBatch : IDisposable
             _rows.RemoveAt(last);
         }
         InvalidateRouting();
+        if (_rows.Count == 0)
+        {
+            _stack?.Dispose();
+            _stack = null;
+        }
     }
 
     private void InvalidateRouting()

@@ -138,11 +138,36 @@ internal static class ChunkedLmHead
                 rows = rows.detach().requires_grad_(true);
             }
 
-            var lp = LogSoftmax(head, adapter, rows).gather(1, gatherIndex.narrow(0, start, count)); // (n, K)
+            // lp_k = logits[target_k] − logsumexp(logits): the log-softmax is never materialised. The loss is
+            // differentiated with respect to the [n, K] log-probs only; their gradient g then gives the logits' gradient,
+            // Σ_k g_k·(onehot(target_k) − softmax), written over the chunk's logits buffer, so a chunk holds one [n, V]
+            // buffer instead of logits, log-softmax and their two gradients.
+            var targets = gatherIndex.narrow(0, start, count);                               // (n, K)
+            var logits = head.forward(rows, adapter).to(ScalarType.Float32);                 // (n, V)
+            Tensor lse, lp;
+            using (torch.no_grad())
+            {
+                lse = logits.logsumexp(1, keepdim: true);                                    // (n, 1)
+                lp = logits.gather(1, targets) - lse;                                        // (n, K)
+            }
+
+            if (backward)
+            {
+                lp.requires_grad_(true);
+            }
+
             var (loss, perToken) = TinkerLosses.TokenLoss(tokens, lp, start);
             if (backward && loss.requires_grad)
             {
                 loss.backward();
+                var g = lp.grad!;                                                            // (n, K)
+                Tensor logitsGradient;                                                       // (n, V)
+                using (torch.no_grad())
+                {
+                    logitsGradient = logits.detach().sub_(lse).exp_().mul_(-g.sum(1, keepdim: true)).scatter_add_(1, targets, g);
+                }
+
+                logits.backward([logitsGradient]);
                 gradient!.narrow(0, start, count).copy_(rows.grad!);
             }
             else if (backward)

@@ -28,6 +28,8 @@ internal static partial class ApiEndpoints
             json.WriteNumber("max_models_per_user", limits.MaxModelsPerUser);
             json.WriteNumber("max_samplers_per_user", limits.MaxSamplersPerUser);
             json.WriteNumber("max_concurrent_samples", state.Options.MaxConcurrentSamples);
+            json.WriteNumber("max_batch_kv_bytes", state.Options.MaxSampleKvBytes);
+            json.WriteNumber("max_waiting_samples", state.Options.MaxWaitingSamples);
             json.WriteNumber("session_timeout_seconds", state.Options.SessionTimeout.TotalSeconds);
             json.WriteNumber("user_memory_reserved_bytes", state.Engine.ReservedMemoryBytesOf(user));
             json.WriteNumber("memory_reserved_bytes", state.Engine.ReservedMemoryBytes);

@@ -88,4 +88,66 @@ public sealed class SupervisedTrainerTests
         Assert.Equal(8, records.Count); // steps 0 … 6 and the final evaluation's row
         Assert.Contains(CheckpointLog.ReadRecords(log.Path), r => r.Final && r.Step == 7);
     }
+
+    [Fact]
+    public async Task SupervisedTrainer_PrepareBatch_GivesTheLossAnExtraInputOnEveryDatumWithoutChangingTheOrder()
+    {
+        using var plainLog = new TempLogDirectory();
+        using var preparedLog = new TempLogDirectory();
+        var (plain, _) = await RunAsync(plainLog.Path, 5);
+        var fake = new FakeBackend();
+        await using var service = new ServiceClient(fake);
+        var run = new TrainerRun(await service.CreateLoraTrainingClientAsync("fake/base", rank: 8), LoopState.Start, null);
+        var prepared = 0;
+        var lossSaw = new List<bool>();
+        var trainer = new SupervisedTrainer(run, Dataset(), new SupervisedTrainerOptions
+        {
+            LogPath = preparedLog.Path,
+            MaxSteps = 5,
+            LearningRate = new LrSchedule(LrScheduleKind.Linear, 1e-3, 10),
+            Batching = new DatumBatcherOptions { MaxItems = 3, InputCapacity = 3 }, // read-ahead bounded to what prepared batches cost
+            PrepareBatch = (data, _) =>
+            {
+                Interlocked.Increment(ref prepared);
+                return Task.FromResult<IReadOnlyList<Datum>>([.. data.Select(d => d with
+                {
+                    LossFnInputs = new Dictionary<string, TensorData>(d.LossFnInputs) { ["length"] = TensorData.FromFloat32([d.ModelInput.Length]) },
+                })]);
+            },
+            Loss = TrainingLoss.Custom("reads length", (client, data, ct) =>
+            {
+                lossSaw.Add(data.All(d => d.LossFnInputs["length"].ToFloat32Array()[0] == d.ModelInput.Length));
+                var wire = data.Select(d => d with { LossFnInputs = d.LossFnInputs.Where(kv => kv.Key != "length").ToDictionary() }).ToList();
+                return client.ForwardBackwardAsync(WaitUntil.Started, wire, LossFnType.CrossEntropy, cancellationToken: ct);
+            }),
+        });
+
+        await trainer.RunAsync();
+        var steps = fake.RequestsOf<ForwardBackwardRequest>()
+            .Select(r => string.Join("|", r.ForwardBackwardInput.Data.Select(d => string.Join(",", d.ModelInput.ToInts()))))
+            .ToList();
+
+        Assert.Equal(plain, steps);
+        Assert.Equal([true, true, true, true, true], lossSaw);
+        Assert.InRange(prepared, 4, 9); // 15 datums = 4 dataset batches of 4, plus at most the graph's buffers (≤ 16 datums) read ahead
+    }
+
+    [Fact]
+    public async Task SupervisedTrainer_PrepareBatchThatDropsADatum_FaultsTheRun()
+    {
+        using var log = new TempLogDirectory();
+        await using var service = new ServiceClient(new FakeBackend());
+        var run = new TrainerRun(await service.CreateLoraTrainingClientAsync("fake/base", rank: 8), LoopState.Start, null);
+        var trainer = new SupervisedTrainer(run, Dataset(), new SupervisedTrainerOptions
+        {
+            LogPath = log.Path,
+            MaxSteps = 3,
+            LearningRate = new LrSchedule(LrScheduleKind.Constant, 1e-3, 3),
+            PrepareBatch = (data, _) => Task.FromResult<IReadOnlyList<Datum>>([.. data.Skip(1)]),
+        });
+
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(trainer.RunAsync);
+
+        Assert.Contains("PrepareBatch returned 3 datums for batch 0 of epoch 0, which has 4", ex.Message, StringComparison.Ordinal);
+    }
 }

@@ -149,6 +149,81 @@ public sealed class ContinuousBatcherTests
         AssertSameSamples(reference, await kept);
     }
 
+    [Fact]
+    public async Task Batcher_LongRequestHoldingMostRowsLetsShortOnesJoinAndFinishBesideIt()
+    {
+        using var model = TinyLm(maxPositions: 512);
+        using var batcher = new ContinuousBatcher(model, "long", new BatchLimits(MaxRows: 4, MaxKvBytes: 1L << 30));
+        var longTask = batcher.Enqueue(Request(model, null, Prompt, 3, new SamplingParams { MaxTokens = 300, Seed = 1, Temperature = 1 })());
+        while (batcher.LastStepRows == 0)
+        {
+            await Task.Delay(1);
+        }
+
+        // One row is free: six short requests take turns in it while the long request holds the other three.
+        var shorts = Enumerable.Range(0, 6)
+            .Select(i => batcher.Enqueue(Request(model, null, [1, 2, 3], 1, new SamplingParams { MaxTokens = 5, Seed = 10 + i, Temperature = 1 })()))
+            .ToList();
+        var results = await Task.WhenAll(shorts);
+
+        Assert.False(longTask.IsCompleted, "the short requests must not wait for the long one");
+        Assert.Equal(4, batcher.PeakRows);
+        Assert.All(results, r => Assert.Equal(5, Assert.Single(r.Sequences).Tokens.Count));
+        Assert.Equal(300, (await longTask).Sequences[0].Tokens.Count);
+    }
+
+    [Fact]
+    public async Task Batcher_ShortRequestOvertakesAWaitingBigOneOnlyWhenItEndsBeforeTheBigOneCanStart()
+    {
+        using var model = TinyLm(maxPositions: 512);
+        using var batcher = new ContinuousBatcher(model, "backfill", new BatchLimits(MaxRows: 4, MaxKvBytes: 1L << 30));
+        var order = new List<string>();
+        Task<SampleResponse> Track(string name, int numSamples, int maxTokens, int seed) =>
+            batcher.Enqueue(Request(model, null, Prompt, numSamples, new SamplingParams { MaxTokens = maxTokens, Seed = seed, Temperature = 1 })())
+                .ContinueWith(
+                    t =>
+                    {
+                        lock (order)
+                        {
+                            order.Add(name);
+                        }
+                        return t.Result;
+                    },
+                    TaskScheduler.Default);
+
+        var running = Track("long", numSamples: 2, maxTokens: 150, seed: 1);
+        while (batcher.LastStepRows == 0)
+        {
+            await Task.Delay(1);
+        }
+
+        // "big" needs all four rows, so it waits for "long" (two rows, ≤ 150 more steps). "short" fits beside "long" and
+        // ends long before then, so it may pass "big"; "slow" would still run when "long" ends, so it may not.
+        var big = Track("big", numSamples: 4, maxTokens: 5, seed: 2);
+        var quick = Track("short", numSamples: 1, maxTokens: 5, seed: 3);
+        var slow = Track("slow", numSamples: 1, maxTokens: 200, seed: 4);
+        await Task.WhenAll(running, big, quick, slow);
+
+        Assert.Equal(["short", "long", "big", "slow"], order);
+        Assert.Equal(1, batcher.Backfilled);
+        Assert.Equal(4, batcher.PeakRows);
+    }
+
+    [Fact]
+    public void Batcher_WaitingQueueRefusesReservationsBeyondItsLimitButAlwaysTakesOneWhenEmpty()
+    {
+        using var model = TinyLm();
+        using var batcher = new ContinuousBatcher(model, "queue", new BatchLimits(MaxRows: 2, MaxKvBytes: 1L << 30, MaxWaitingRows: 4));
+
+        Assert.True(batcher.TryReserve(10));                                                  // an empty queue takes any request
+        Assert.False(batcher.TryReserve(1));
+        batcher.CancelReservation(10);
+        Assert.True(batcher.TryReserve(3));
+        Assert.True(batcher.TryReserve(1));
+        Assert.False(batcher.TryReserve(1));
+        Assert.Equal(4, batcher.WaitingRows);
+    }
+
     private static Func<SampleJob> Request(CausalLm model, LoraAdapter? adapter, int[] prompt, int numSamples, SamplingParams parameters) =>
         () => SampleJob.Create(model.Config, adapter, prompt, numSamples, parameters, false, 0, null, null, CancellationToken.None);
 

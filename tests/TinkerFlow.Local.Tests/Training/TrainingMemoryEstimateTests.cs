@@ -48,7 +48,7 @@ public sealed class TrainingMemoryEstimateTests
         long never = TrainingMemoryEstimate.ForwardBackwardBytes(Qwen3Small, 32, lengths, 16_384, true, ActivationCheckpointing.Never, 0);
         long always = TrainingMemoryEstimate.ForwardBackwardBytes(Qwen3Small, 32, lengths, 16_384, true, ActivationCheckpointing.Always, 0);
         long forward = TrainingMemoryEstimate.ForwardBackwardBytes(Qwen3Small, 32, lengths, 16_384, false, ActivationCheckpointing.Never, 0);
-        Assert.True(never > 10 * always, $"never {never}, always {always}");
+        Assert.True(never > 8 * always, $"never {never}, always {always}");
         Assert.True(always > forward, $"always {always}, forward {forward}");
         // Micro-batches run one after another: splitting the request bounds the peak by the largest one.
         long split = TrainingMemoryEstimate.ForwardBackwardBytes(Qwen3Small, 32, lengths, 1024, true, ActivationCheckpointing.Never, 0);
