@@ -22,4 +22,5 @@ internal sealed record Config
     public int LoraRank { get; init; } = 32;                                   // LoRA rank (student and teacher)
     public int SaveEvery { get; init; } = 20;                                  // steps between checkpoints
     public int Seed { get; init; } = 0;                                        // prompt order, sampling seeds, LoRA init
+    public bool Describe { get; init; }                                        // print the training graph and exit
 }

@@ -41,6 +41,12 @@ public sealed record RlTrainerOptions
     /// <summary>The loss: <c>importance_sampling</c> by default, or <c>ppo</c>, <c>cispo</c>, a custom submission.</summary>
     public TrainingLoss Loss { get; init; } = TrainingLoss.BuiltIn(LossFnType.ImportanceSampling);
 
+    /// <summary>A reference model whose per-token KL from the policy joins the advantages (the cookbook's <c>kl_penalty_coef</c>, §3.6); null for none. A distillation run's teacher (see <see cref="DistillationTrainer"/>).</summary>
+    public KlReference? KlReference { get; init; }
+
+    /// <summary>Drop groups whose rewards are all equal (they carry no group-centred advantage); false keeps them, as distillation must (its rewards are all 0).</summary>
+    public bool RemoveConstantRewardGroups { get; init; } = true;
+
     /// <summary>Evaluations of the sampler every <see cref="EvalEvery"/> steps and after the last step.</summary>
     public IReadOnlyList<SamplerEvaluation> Evaluations { get; init; } = [];
 
@@ -56,10 +62,12 @@ public sealed record RlTrainerOptions
 
 /// <summary>
 /// GRPO-style RL as one Dataflow graph: the items of each step → <see cref="RlPipeline{TItem, TRollout}"/> (admission
-/// with bounded staleness → rollouts on the latest sampler → minibatch assembly → <see cref="TrainingStage"/> with
-/// evaluations and checkpoints as step barriers) → one <see cref="IObservable{MetricRecord}"/>. Each minibatch's groups
-/// become datums with group-centred advantages (constant-reward groups dropped); its per-step metrics are the
-/// cookbook's <c>env/all/*</c>, <c>optim/kl_sample_train_*</c> and <c>sampling_client/step_*</c>. Resume: start it from
+/// with bounded staleness → rollouts on the latest sampler, each scored by the <see cref="RlTrainerOptions.KlReference"/>
+/// when there is one → minibatch assembly → <see cref="TrainingStage"/> with evaluations and checkpoints as step
+/// barriers) → one <see cref="IObservable{MetricRecord}"/>. Each minibatch's groups become datums with group-centred
+/// advantages (constant-reward groups dropped unless told otherwise), plus the reference's KL penalty; its per-step
+/// metrics are the cookbook's <c>env/all/*</c>, <c>optim/kl_sample_train_*</c>, <c>sampling_client/step_*</c> and the
+/// reference's KL metric (<c>kl_policy_base</c>, or <c>teacher_kl</c> when distilling). Resume: start it from
 /// <see cref="TrainerRun.StartOrResumeAsync"/>; the data cursor is the step, since each step's items and sampling seeds are
 /// functions of it.
 /// </summary>
@@ -78,7 +86,7 @@ public sealed class RlTrainer<TItem>
     private readonly SamplingClient _initialSampler;
     private readonly Func<int, IReadOnlyList<TItem>> _itemsForStep;
     private readonly RlTrainerOptions _options;
-    private readonly RlPipeline<(TItem Item, int Step, int Index), TrajectoryGroup> _pipeline;
+    private readonly RlPipeline<(TItem Item, int Step, int Index), ScoredGroup> _pipeline;
     private readonly Subject<RlStepResult<TrajectoryGroup>> _steps = new();
 
     /// <summary>Builds the graph.</summary>
@@ -126,14 +134,19 @@ public sealed class RlTrainer<TItem>
                 Barriers = barriers,
             },
         };
-        _pipeline = new RlPipeline<(TItem Item, int Step, int Index), TrajectoryGroup>(
+        _pipeline = new RlPipeline<(TItem Item, int Step, int Index), ScoredGroup>(
             run.Client,
             initialSampler,
-            (sampler, _, x, ct) => rollout(sampler, x.Item, x.Step, x.Index, ct),
-            groups => [.. BuildDatums(groups).Select(d => d.Datum)],
+            async (sampler, _, x, ct) => await ScoreAsync(await rollout(sampler, x.Item, x.Step, x.Index, ct).ConfigureAwait(false), ct).ConfigureAwait(false),
+            groups => [.. BuildDatums(groups).Datums.Select(d => d.Datum)],
             PipelineOptions,
             StepMetrics);
-        _pipeline.Output.LinkTo(new ActionBlock<RlStepResult<TrajectoryGroup>>(_steps.OnNext));
+        _pipeline.Output.LinkTo(new ActionBlock<RlStepResult<ScoredGroup>>(r => _steps.OnNext(new RlStepResult<TrajectoryGroup>(
+            r.Train,
+            [.. r.Rollouts.Select(v => new VersionedRollout<TrajectoryGroup>(v.Rollout.Group, v.SamplerVersion, v.Index, v.Step))],
+            r.SamplerVersion,
+            r.Metrics,
+            [.. r.MinibatchRollouts.Select(m => (IReadOnlyList<TrajectoryGroup>)[.. m.Select(g => g.Group)])]))));
     }
 
     /// <summary>The RL pipeline's options, as built.</summary>
@@ -196,8 +209,8 @@ public sealed class RlTrainer<TItem>
         var ci = CultureInfo.InvariantCulture;
         text.AppendLine(ci, $"source        {sourceName}; steps {t.FirstStep} … {_options.MaxSteps - 1}, {o.RolloutsPerStep} groups per step");
         text.AppendLine(ci, $"  → admission       max staleness {o.MaxStaleness} ({(o.MaxStaleness == 0 ? "synchronous, on-policy" : "asynchronous, bounded")}); buffers {o.InputCapacity ?? o.RolloutsPerStep} items");
-        text.AppendLine(ci, $"  → rollouts        ≤ {o.MaxConcurrentRollouts ?? o.RolloutsPerStep * (o.MaxStaleness + 1)} concurrent groups on the latest sampler");
-        text.AppendLine(ci, $"  → assembler       {o.MinibatchesPerStep} minibatch(es) per step, oldest sampler version first; datums = group-centred advantages, constant groups dropped");
+        text.AppendLine(ci, $"  → rollouts        ≤ {o.MaxConcurrentRollouts ?? o.RolloutsPerStep * (o.MaxStaleness + 1)} concurrent groups on the latest sampler{(_options.KlReference is { } r ? $", then {r.Name} scores every sampled token" : string.Empty)}");
+        text.AppendLine(ci, $"  → assembler       {o.MinibatchesPerStep} minibatch(es) per step, oldest sampler version first; datums = group-centred advantages{(_options.RemoveConstantRewardGroups ? ", constant groups dropped" : string.Empty)}{(_options.KlReference is { } k ? $" + KL penalty A_t += {k.Coefficient.ToString(ci)}·(d̄ − d_t), d_t = log q − log p_{k.Name}{(k.Discount > 0 ? $", discount {k.Discount.ToString(ci)}" : string.Empty)} ({k.MetricName} = d̄)" : string.Empty)}");
         text.AppendLine(ci, $"  → TrainingStage   loss {t.Loss}; submit-ahead {t.SubmitAhead}; sampler snapshot after each step; buffers {t.InputCapacity} in, {t.OutputCapacity} out");
         foreach (var barrier in t.Barriers)
         {
@@ -209,20 +222,41 @@ public sealed class RlTrainer<TItem>
         return text.ToString();
     }
 
-    private static IReadOnlyList<RlDatum> BuildDatums(IReadOnlyList<TrajectoryGroup> groups_P) =>
-        TrajectoryToDatum.FromGroups(ConstantRewardGroups.Remove(groups_P)).Datums;
+    /// <summary>The reference's logprobs of a group's sampled tokens, fetched in the rollout stage (concurrently with other groups' sampling).</summary>
+    private async Task<ScoredGroup> ScoreAsync(TrajectoryGroup group, CancellationToken ct) =>
+        _options.KlReference is { } reference
+            ? new ScoredGroup(group, await KlPenalty.ComputeReferenceLogprobsAsync(reference.Sampler, TrajectoryToDatum.FromGroups([group]).Datums, ct).ConfigureAwait(false))
+            : new ScoredGroup(group, null);
 
-    private IReadOnlyDictionary<string, double> StepMetrics(RlStepResult<TrajectoryGroup> result)
+    /// <summary>A minibatch's datums (a pure function of its groups): group-centred advantages, then the KL penalty, whose d̄ is returned (NaN without a reference).</summary>
+    private (IReadOnlyList<RlDatum> Datums, double KlMean, double KlTokens) BuildDatums(IReadOnlyList<ScoredGroup> groups_P)
     {
-        var metrics = new Dictionary<string, double>(EnvMetrics.Compute([.. result.Rollouts.Select(r => r.Rollout)]), StringComparer.Ordinal);
+        var kept = _options.RemoveConstantRewardGroups ? ConstantRewardGroups.Remove(groups_P, g => g.Group.GetTotalRewards()) : groups_P;
+        var datums_D = TrajectoryToDatum.FromGroups([.. kept.Select(g => g.Group)]).Datums;
+        if (_options.KlReference is not { } reference)
+        {
+            return (datums_D, double.NaN, 0);
+        }
+
+        var (penalized_D, mean) = KlPenalty.Apply(datums_D, [.. kept.SelectMany(g => g.ReferenceLogprobs_D!)], reference.Coefficient, reference.Discount);
+        return (penalized_D, mean, datums_D.Sum(d => d.Mask.Sum(m => (double)m)));
+    }
+
+    private IReadOnlyDictionary<string, double> StepMetrics(RlStepResult<ScoredGroup> result)
+    {
+        var metrics = new Dictionary<string, double>(EnvMetrics.Compute([.. result.Rollouts.Select(r => r.Rollout.Group)]), StringComparer.Ordinal);
         // The action masks stay on the client: rebuild each minibatch's datums from its groups (a pure function) and
         // pair them with that minibatch's training logprobs.
         var datums = new List<RlDatum>();
         var logprobs = new List<float[]>();
+        double klSum = 0, klTokens = 0;
         for (var m = 0; m < result.MinibatchRollouts.Count; m++)
         {
-            datums.AddRange(BuildDatums(result.MinibatchRollouts[m]));
+            var (minibatch, klMean, tokens) = BuildDatums(result.MinibatchRollouts[m]);
+            datums.AddRange(minibatch);
             logprobs.AddRange(result.Train.ForwardBackward[m].LossFnOutputs.Select(o => o["logprobs"].ToFloat32Array()));
+            klSum += tokens > 0 ? klMean * tokens : 0;
+            klTokens += tokens;
         }
 
         foreach (var (key, value) in KlMetrics.Compute(datums, logprobs))
@@ -230,8 +264,16 @@ public sealed class RlTrainer<TItem>
             metrics[key] = value;
         }
 
+        if (_options.KlReference is { } reference)
+        {
+            metrics[reference.MetricName] = klTokens > 0 ? klSum / klTokens : 0;
+        }
+
         return metrics;
     }
+
+    /// <summary>A sampled group and, with a <see cref="RlTrainerOptions.KlReference"/>, the reference's logprobs of its datums' target tokens.</summary>
+    private sealed record ScoredGroup(TrajectoryGroup Group, IReadOnlyList<float[]>? ReferenceLogprobs_D);
 
     private StepBarrier EvaluateBarrier() => new(
         $"evaluate {string.Join(", ", _options.Evaluations.Select(e => e.Name))} on the sampler {(_options.EvalEvery > 0 ? $"every {_options.EvalEvery} steps" : "at the end")}",

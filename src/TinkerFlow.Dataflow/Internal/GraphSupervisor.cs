@@ -51,8 +51,10 @@ internal sealed class GraphSupervisor
     public void WatchTask(Task task)
     {
         _tasks.Add(task);
+        // A block whose parallel work items fail together (e.g. three rollouts hitting the same dead teacher) completes
+        // with all their exceptions; the graph reports the first, as it does for faults of different blocks.
         task.ContinueWith(
-            t => FaultAll(t.Exception!.Flatten().InnerExceptions.Count == 1 ? t.Exception.Flatten().InnerExceptions[0] : t.Exception),
+            t => FaultAll(t.Exception!.Flatten().InnerExceptions[0]),
             CancellationToken.None,
             TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
