@@ -202,9 +202,9 @@ public sealed partial class LocalBackend
 
     private void RegisterSampler(string samplerId, SamplerState state, string sessionId, MemoryLedger.Reservation reservation)
     {
-        if (_samplers.TryRemove(samplerId, out var previous))
+        if (_samplers.TryRemove(samplerId, out _))
         {
-            previous.Dispose();
+            // A sample may still be decoding on the previous adapter: drop the reference and let the finalizers free it.
             Release(samplerId);
         }
 

@@ -171,19 +171,26 @@ public sealed partial class LocalBackend : TinkerBackend
     {
         if (!_isView && Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            // Every loop that runs on the tensors stops (waiting for its current step) before anything is freed: a
+            // tensor freed under a running step is a native use-after-free that kills the process. A loop that does not
+            // stop in time keeps its tensors (the garbage collector frees them after it), and so do the base models.
+            bool allStopped = true;
             foreach (var model in _models.Values)
             {
-                model.Dispose();
+                allStopped &= model.Dispose(OrderedExecutor.StopTimeout);
             }
 
             foreach (var batcher in _batchers.Values.Where(b => b.IsValueCreated))
             {
-                batcher.Value.Dispose();
+                allStopped &= batcher.Value.Stop(OrderedExecutor.StopTimeout);
             }
 
-            foreach (var sampler in _samplers.Values)
+            if (allStopped)
             {
-                sampler.Dispose();
+                foreach (var sampler in _samplers.Values)
+                {
+                    sampler.Dispose();
+                }
             }
 
             _models.Clear();
@@ -194,7 +201,10 @@ public sealed partial class LocalBackend : TinkerBackend
             }
 
             _batchers.Clear();
-            Models.Dispose();
+            if (allStopped)
+            {
+                Models.Dispose();
+            }
         }
 
         return base.DisposeAsync();

@@ -125,12 +125,28 @@ internal sealed class OrderedExecutor : IDisposable
         }
     }
 
-    public void Dispose()
+    /// <summary>How long <see cref="Dispose"/> waits for a running request to finish.</summary>
+    public static readonly TimeSpan StopTimeout = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Stops the loop: queued requests fail with 404 "unloaded"; a request already running finishes first, and this
+    /// waits for it, so that the caller may free the tensors it uses once this returns true.
+    /// </summary>
+    /// <returns>
+    /// True when the loop's thread has ended; false when called from that thread or when the running request outlasted
+    /// <paramref name="timeout"/> (then the caller must not free what the request may still use).
+    /// </returns>
+    public bool Stop(TimeSpan timeout)
     {
         lock (_gate)
         {
             _stopped = true;
             Monitor.PulseAll(_gate);
         }
+
+        return Thread.CurrentThread != _thread && _thread.Join(timeout);
     }
+
+    /// <summary>Stops the loop and waits for the running request (see <see cref="Stop"/>).</summary>
+    public void Dispose() => Stop(StopTimeout);
 }

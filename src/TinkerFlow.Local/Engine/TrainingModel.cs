@@ -48,10 +48,24 @@ internal sealed class TrainingModel : IDisposable
         Optimizer = new AdamW(Adapter.Tensors.Select(kv => (kv.Key, (TorchSharp.torch.Tensor)kv.Value)));
     }
 
-    public void Dispose()
+    /// <summary>
+    /// Stops the executor, waiting for a request that is running, then frees the adapter and optimizer tensors. When the
+    /// request does not finish in time (or this runs on the executor's own thread) the tensors are left to the garbage
+    /// collector instead, since the request still holds them: freeing them under it would crash the process.
+    /// </summary>
+    /// <returns>True when the executor stopped and the tensors were freed.</returns>
+    public bool Dispose(TimeSpan timeout)
     {
-        Executor.Dispose();
+        if (!Executor.Stop(timeout))
+        {
+            return false;
+        }
+
         Optimizer.Dispose();
         Adapter.Dispose();
+        return true;
     }
+
+    /// <inheritdoc cref="Dispose(TimeSpan)"/>
+    public void Dispose() => Dispose(OrderedExecutor.StopTimeout);
 }

@@ -152,17 +152,49 @@ internal sealed class ContinuousBatcher : IDisposable
         return job.Completion;
     }
 
-    /// <summary>Stops the loop after the current step; live and waiting requests fail.</summary>
-    public void Dispose()
+    /// <summary>
+    /// Stops the loop after the current step (live and waiting requests fail) and waits for that step, so that the
+    /// caller may free the model's tensors once this returns true.
+    /// </summary>
+    /// <returns>True when the loop's thread has ended; false when called from it or when the step outlasted <paramref name="timeout"/>.</returns>
+    public bool Stop(TimeSpan timeout)
     {
         lock (_gate)
         {
             _stopped = true;
             Monitor.PulseAll(_gate);
         }
+
+        return Thread.CurrentThread != _thread && _thread.Join(timeout);
     }
 
+    /// <summary>Stops the loop and waits for the current step (see <see cref="Stop"/>).</summary>
+    public void Dispose() => Stop(OrderedExecutor.StopTimeout);
+
     private void Loop()
+    {
+        try
+        {
+            RunLoop();
+        }
+        catch (Exception ex)
+        {
+            // An exception here would end the process (it is this thread's top frame): fail the waiting requests instead.
+            lock (_gate)
+            {
+                _stopped = true;
+                foreach (var job in _waiting)
+                {
+                    job.Fail(ex);
+                }
+
+                _waiting.Clear();
+                _queuedRows = 0;
+            }
+        }
+    }
+
+    private void RunLoop()
     {
         using var batch = new DecodeBatch(_model);
         var newcomers = new List<SampleJob>();
