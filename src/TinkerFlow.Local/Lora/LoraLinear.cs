@@ -77,11 +77,13 @@ internal sealed class LoraLinear : nn.Module<Tensor, Tensor>
     internal const long FewRows = 64;
 
     /// <summary>
-    /// <c>x Wᵀ + b</c>, as <c>nn.functional.linear</c>, computed as <c>(W xᵀ)ᵀ</c> when x has 2 to <see cref="FewRows"/>
-    /// rows (a decode step of a batch). MKL spreads <c>W xᵀ</c> over the weight's rows on every thread, while
-    /// <c>x Wᵀ</c> with so few rows runs at about one thread's speed: over the benchmark model's projections (2 threads)
-    /// 16 rows take 6.7 ms instead of 9.1 ms and 2 rows 2.9 ms instead of 7.0 ms; from about 128 rows on the two are
-    /// equal, and one row is a matrix-vector product either way.
+    /// <c>x Wᵀ + b</c>, as <c>nn.functional.linear</c>, computed as <c>(W xᵀ)ᵀ</c> when x has 1 to <see cref="FewRows"/>
+    /// rows (a decode step). MKL spreads <c>W xᵀ</c> over the weight's rows on every thread, while <c>x Wᵀ</c> with so
+    /// few rows runs at about one thread's speed: over the benchmark model's projections (2 threads) 16 rows take 6.7 ms
+    /// instead of 9.1 ms and 2 rows 2.9 ms instead of 7.0 ms; from about 128 rows on the two are equal. One row would be a
+    /// matrix-vector product, which MKL runs on one thread (20–28 GB/s here), so it goes in as two identical columns: a
+    /// threaded product that still reads the weight once (25–43 GB/s; Qwen3-0.6B's weights 1.4–1.5× faster, its decode
+    /// 8.7–9.3 → 11.9 tokens/s). With one torch thread a single row stays a matrix-vector product.
     /// </summary>
     /// <param name="x">[..., in] float32.</param>
     /// <param name="weight">[out, in] float32.</param>
@@ -91,18 +93,28 @@ internal sealed class LoraLinear : nn.Module<Tensor, Tensor>
     {
         long inFeatures = x.shape[^1];
         long rows = inFeatures == 0 ? 0 : x.numel() / inFeatures;
-        if (rows < 2 || rows > FewRows)
+        bool single = rows == 1 && torch.get_num_threads() > 1;
+        if (!single && (rows < 2 || rows > FewRows))
         {
             return nn.functional.linear(x, weight, bias);
         }
 
         using var scope = torch.NewDisposeScope();
-        var columns = x.reshape(rows, inFeatures).t();                                 // (in, N)
+        var flat = x.reshape(rows, inFeatures);                                        // (N, in)
+        if (single)
+        {
+            // One row is a matrix-vector product, which MKL runs on one thread; as two identical columns it is a
+            // threaded product that reads the weight once, at the bandwidth of every thread.
+            flat = torch.cat([flat, flat], 0);                                         // (2, in)
+        }
+
+        var columns = flat.t();                                                        // (in, N)
         var product = bias is null
             ? weight.mm(columns)                                                       // (out, N)
             : torch.addmm(bias.unsqueeze(1), weight, columns, 1, 1);                       // (out, N)
         long[] shape = [.. x.shape[..^1], weight.shape[0]];
-        return product.t().contiguous().view(shape).MoveToOuterDisposeScope();         // (..., out)
+        var result = single ? product.select(1, 0) : product.t();                      // (N, out)
+        return result.contiguous().view(shape).MoveToOuterDisposeScope();              // (..., out)
     }
 
     /// <summary>
