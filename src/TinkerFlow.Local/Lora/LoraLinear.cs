@@ -77,13 +77,20 @@ internal sealed class LoraLinear : nn.Module<Tensor, Tensor>
     internal const long FewRows = 64;
 
     /// <summary>
+    /// Fewest weight elements for which one row goes in as two columns (measured 1.07× faster at 131k elements, 1.25× at
+    /// 262k; a LoRA factor of 8k elements is 1.4× slower that way).
+    /// </summary>
+    internal const long SingleRowElements = 128 * 1024;
+
+    /// <summary>
     /// <c>x Wᵀ + b</c>, as <c>nn.functional.linear</c>, computed as <c>(W xᵀ)ᵀ</c> when x has 1 to <see cref="FewRows"/>
     /// rows (a decode step). MKL spreads <c>W xᵀ</c> over the weight's rows on every thread, while <c>x Wᵀ</c> with so
     /// few rows runs at about one thread's speed: over the benchmark model's projections (2 threads) 16 rows take 6.7 ms
     /// instead of 9.1 ms and 2 rows 2.9 ms instead of 7.0 ms; from about 128 rows on the two are equal. One row would be a
     /// matrix-vector product, which MKL runs on one thread (20–28 GB/s here), so it goes in as two identical columns: a
     /// threaded product that still reads the weight once (25–43 GB/s; Qwen3-0.6B's weights 1.4–1.5× faster, its decode
-    /// 8.7–9.3 → 11.9 tokens/s). With one torch thread a single row stays a matrix-vector product.
+    /// 8.7–9.3 → 11.9 tokens/s). With one torch thread, or a weight below <see cref="SingleRowElements"/>, a single row
+    /// stays a matrix-vector product.
     /// </summary>
     /// <param name="x">[..., in] float32.</param>
     /// <param name="weight">[out, in] float32.</param>
@@ -93,7 +100,7 @@ internal sealed class LoraLinear : nn.Module<Tensor, Tensor>
     {
         long inFeatures = x.shape[^1];
         long rows = inFeatures == 0 ? 0 : x.numel() / inFeatures;
-        bool single = rows == 1 && torch.get_num_threads() > 1;
+        bool single = rows == 1 && weight.numel() >= SingleRowElements && torch.get_num_threads() > 1;
         if (!single && (rows < 2 || rows > FewRows))
         {
             return nn.functional.linear(x, weight, bias);
