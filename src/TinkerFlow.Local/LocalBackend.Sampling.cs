@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using TinkerFlow.Local.Engine;
 using TinkerFlow.Local.Limits;
 using TinkerFlow.Local.Sampling;
@@ -84,6 +85,7 @@ public sealed partial class LocalBackend
         }
 
         var trace = EngineTrace.Queued("sample", requestId, samplingSessionId: request.SamplingSessionId, seqId: request.SeqId, tokens: request.Prompt.Length * (long)request.NumSamples);
+        var queued = new StrongBox<(SampleJob Job, ContinuousBatcher Batcher, string Model)?>();
 
         var task = Task.Run(
             async () =>
@@ -132,6 +134,7 @@ public sealed partial class LocalBackend
                     queue.CancelReservation(reserved);
                 }
 
+                queued.Value = (job, batcher, state.Base.Name);
                 try
                 {
                     return await trace.RunAsync(() => batcher.Enqueue(job, holdsReservation)).ConfigureAwait(false);
@@ -143,7 +146,20 @@ public sealed partial class LocalBackend
                 }
             },
             CancellationToken.None);
-        return Task.FromResult(new BackendOperation<SampleResponse>(requestId, task, trace.Started));
+        return Task.FromResult(new BackendOperation<SampleResponse>(requestId, task, trace.Started) { QueueStatus = () => SampleQueueStatus(queued.Value) });
+    }
+
+    /// <summary>Paused for capacity while the request waits for room in its model's decode batch; otherwise active.</summary>
+    private static (QueueState State, string? Reason) SampleQueueStatus((SampleJob Job, ContinuousBatcher Batcher, string Model)? queued)
+    {
+        if (queued is not { } q || q.Job.Admitted || q.Job.Completion.IsCompleted)
+        {
+            return (QueueState.Active, null);
+        }
+
+        return (QueueState.PausedCapacity,
+            $"the sampling batch of {q.Model} is full ({q.Batcher.LastStepRows} of at most {q.Batcher.Limits.MaxRows} samples decoding); "
+            + $"this request's {q.Job.NumSamples} samples wait for room, {q.Batcher.WaitingRows} samples in line in all");
     }
 
     /// <summary>Reserves the request's rows in its model's waiting queue, or refuses it with a 429 when the queue is full.</summary>

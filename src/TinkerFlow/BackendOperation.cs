@@ -1,3 +1,5 @@
+using TinkerFlow.Types;
+
 namespace TinkerFlow;
 
 /// <summary>
@@ -40,4 +42,11 @@ public sealed class BackendOperation<T>
     /// before it starts.
     /// </summary>
     public Task<DateTimeOffset>? Started { get; }
+
+    /// <summary>
+    /// Tells, while the request has not finished, whether it waits for capacity (<see cref="QueueState.PausedCapacity"/>
+    /// with a reason) or is moving (<see cref="QueueState.Active"/>); a server puts it in <c>retrieve_future</c>'s
+    /// <c>try_again</c> answers. Null when the backend cannot tell (then the request counts as active).
+    /// </summary>
+    public Func<(QueueState State, string? Reason)>? QueueStatus { get; init; }
 }

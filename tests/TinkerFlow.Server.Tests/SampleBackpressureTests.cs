@@ -22,6 +22,7 @@ public sealed class SampleBackpressureTests : IAsyncLifetime
     {
         o.MaxConcurrentSamples = 2;
         o.MaxWaitingSamples = 2;
+        o.LongPollTimeout = TimeSpan.FromMilliseconds(200);
     });
 
     public async Task DisposeAsync()
@@ -73,6 +74,43 @@ public sealed class SampleBackpressureTests : IAsyncLifetime
         var resent = await Host.PostAsync("api/v1/asample", refusedBody);
         Assert.Equal(HttpStatusCode.OK, resent.Status);
         var result = await Host.ResultAsync(resent.Json.GetProperty("request_id").GetString()!);
+        Assert.Equal(4, result.GetProperty("sequences")[0].GetProperty("tokens").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task RetrieveFuture_OfASampleWaitingForRoom_IsPausedCapacityWithAReason_AndTheRunningOneIsActive()
+    {
+        var sampler = await CreateSamplerAsync();
+        var batcher = Host.State.Engine.BatcherFor(Host.State.Engine.Models.Get(ServerHost.Model));
+        var running = await Host.PostAsync("api/v1/asample", Body(sampler, seq: 0, numSamples: 2, maxTokens: 400));
+        while (batcher.LastStepRows < 2 || batcher.WaitingRows > 0)
+        {
+            await Task.Delay(2);
+        }
+
+        var waiting = await Host.PostAsync("api/v1/asample", Body(sampler, seq: 1, numSamples: 1, maxTokens: 4));
+        var waitingId = waiting.Json.GetProperty("request_id").GetString()!;
+        var runningId = running.Json.GetProperty("request_id").GetString()!;
+        while (batcher.WaitingRows == 0)
+        {
+            await Task.Delay(2);
+        }
+
+        var waitingPoll = await Host.PostAsync("api/v1/retrieve_future", $$"""{"request_id":"{{waitingId}}"}""");
+        var runningPoll = await Host.PostAsync("api/v1/retrieve_future", $$"""{"request_id":"{{runningId}}"}""");
+
+        Assert.Equal("try_again", waitingPoll.Json.GetProperty("type").GetString());
+        Assert.Equal("paused_capacity", waitingPoll.Json.GetProperty("queue_state").GetString());
+        var reason = waitingPoll.Json.GetProperty("queue_state_reason").GetString();
+        Assert.Contains("sampling batch of tinkerflow/tiny-qwen3 is full", reason, StringComparison.Ordinal);
+        Assert.Contains("1 samples wait for room", reason, StringComparison.Ordinal);
+        if (runningPoll.Json.TryGetProperty("type", out var type) && type.GetString() == "try_again")
+        {
+            Assert.Equal("active", runningPoll.Json.GetProperty("queue_state").GetString());
+        }
+
+        await Host.ResultAsync(runningId);
+        var result = await Host.ResultAsync(waitingId);
         Assert.Equal(4, result.GetProperty("sequences")[0].GetProperty("tokens").GetArrayLength());
     }
 

@@ -290,6 +290,7 @@ internal sealed class ContinuousBatcher : IDisposable
             }
 
             Remove(node);
+            job.MarkAdmitted();
             newcomers.Add(job);
             _running.Add((job, Steps + StepsToFinish(job)));
             rows = rowsAfter;

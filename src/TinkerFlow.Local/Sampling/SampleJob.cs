@@ -78,6 +78,14 @@ internal sealed class SampleJob
     /// <summary>One row per sample, in sample order.</summary>
     public SampledRow[] Rows { get; }
 
+    /// <summary>Whether the batcher has taken the request into its decode batch (false while it waits for room).</summary>
+    public bool Admitted => Volatile.Read(ref _admitted) != 0;
+
+    private int _admitted;
+
+    /// <summary>Marks the request as taken into the decode batch (by the batcher, when it admits it).</summary>
+    public void MarkAdmitted() => Volatile.Write(ref _admitted, 1);
+
     /// <summary>Prompt logprobs from the prefill, when asked for.</summary>
     public double?[]? PromptLogprobs { get; set; }
 

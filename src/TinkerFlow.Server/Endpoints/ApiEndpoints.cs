@@ -123,7 +123,9 @@ internal static partial class ApiEndpoints
         }
         catch (TimeoutException)
         {
-            return ApiResults.Ok(new TryAgainResponse { RequestId = entry.RequestId, QueueState = QueueState.Active });
+            // A request waiting for capacity (a sample whose model's decode batch is full) says so: the SDK logs the reason.
+            var (queueState, reason) = entry.Answer.IsCompleted ? (QueueState.Active, null) : entry.QueueStatus?.Invoke() ?? (QueueState.Active, null);
+            return ApiResults.Ok(new TryAgainResponse { RequestId = entry.RequestId, QueueState = queueState, QueueStateReason = reason });
         }
     }
 

@@ -15,4 +15,7 @@ internal sealed class FutureEntry(string requestId, string owner, Task<byte[]> a
 
     /// <summary>When the answer became available (null while running).</summary>
     public DateTimeOffset? CompletedAt { get; set; }
+
+    /// <summary>The backend's probe of where the request waits (<see cref="BackendOperation{T}.QueueStatus"/>), or null.</summary>
+    public Func<(Types.QueueState State, string? Reason)>? QueueStatus { get; init; }
 }

@@ -17,7 +17,7 @@ internal sealed class FutureTable(TimeProvider time, TimeSpan retention)
     public FutureEntry Add<T>(string owner, BackendOperation<T> operation)
     {
         var answer = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var entry = new FutureEntry(operation.RequestId, owner, answer.Task);
+        var entry = new FutureEntry(operation.RequestId, owner, answer.Task) { QueueStatus = operation.QueueStatus };
         _entries[operation.RequestId] = entry;
         _ = CompleteAsync(entry, answer, operation);
         return entry;
