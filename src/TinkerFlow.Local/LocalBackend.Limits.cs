@@ -113,7 +113,33 @@ public sealed partial class LocalBackend
                 400);
         }
 
-        return _ledger.Reserve(Options.Owner, bytes, $"asample ({shape}, KV cache)");
+        long adapter = SampleAdapterBytes(request);
+        return adapter == 0
+            ? _ledger.Reserve(Options.Owner, bytes, $"asample ({shape}, KV cache)")
+            : _ledger.Reserve(Options.Owner, bytes > long.MaxValue - adapter ? long.MaxValue : bytes + adapter, $"asample ({shape}, KV cache and {MemoryEstimator.Format(adapter)} for its adapter's copy in the decode batch)");
+    }
+
+    /// <summary>What the request holds for its adapter (<see cref="MemoryEstimator.SampleAdapterBytes"/>); 0 on the base model.</summary>
+    private long SampleAdapterBytes(SampleRequest request)
+    {
+        if (request.SamplingSessionId is { } id)
+        {
+            return _samplers.TryGetValue(id, out var state) && state.Adapter is { } adapter
+                ? MemoryEstimator.SampleAdapterBytes(adapter.ParameterCount * MemoryEstimator.BytesPerScalar, loadedByTheRequest: false)
+                : 0;
+        }
+
+        if (request.ModelPath is { } path)
+        {
+            var (_, _, run) = Store.ResolveTinkerPath(path, Options.Owner);
+            if (run.LoraConfig is { } lora)
+            {
+                var config = Models.Get(run.BaseModel).Config;
+                return MemoryEstimator.SampleAdapterBytes(MemoryEstimator.AdapterBytes(config, lora.Rank, lora.TrainAttn, lora.TrainMlp, lora.TrainUnembed), loadedByTheRequest: true);
+            }
+        }
+
+        return 0;
     }
 
     /// <summary>Checks the tokens of a forward or forward_backward request, and that one micro-batch's activations fit the user's budget.</summary>

@@ -12,6 +12,7 @@ namespace TinkerFlow.Local.Limits;
 /// <item><term><see cref="AdapterBytes"/></term><description>rank × (in + out) × 4 summed over the targeted projections of every layer (q, k, v, o; gate, up, down; lm_head)</description></item>
 /// <item><term><see cref="TrainingStateBytes"/></term><description>4 × adapter: weights, gradients and AdamW's two moments</description></item>
 /// <item><term><see cref="SampleBytes"/></term><description>KV cache of num_samples × (prompt + max_tokens) positions × layers × 2 (K and V) × kv_heads × head_dim × 4, doubled (the cache grows by doubling), plus the prefill's logits (prompt × vocab × 4) and each step's logits (num_samples × vocab × 4 × 2)</description></item>
+/// <item><term><see cref="SampleAdapterBytes"/></term><description>a sample on an adapter: one copy of it for the multi-adapter decode batch (the stacked weights of <c>LoraStack</c>), and one more when the request loads it from a checkpoint itself (<c>model_path</c>); zero padding up to the batch's largest rank is not counted</description></item>
 /// <item><term>forward and forward_backward</term><description><see cref="Training.TrainingMemoryEstimate.ForwardBackwardBytes"/>: the engine's largest micro-batch, with its chunked LM head and checkpointed layers</description></item>
 /// </list>
 /// These are upper estimates for admission, not measurements; refine them here, in one place.
@@ -53,6 +54,13 @@ internal static class MemoryEstimator
     /// <summary>Bytes of one copy of the adapter (e.g. a sampler's snapshot).</summary>
     public static long AdapterBytes(TransformerConfig config, long rank, bool trainAttn, bool trainMlp, bool trainUnembed) =>
         SaturatingMultiply(LoraParameterCount(config, rank, trainAttn, trainMlp, trainUnembed), BytesPerScalar);
+
+    /// <summary>
+    /// Bytes a sample request holds for its adapter of <paramref name="adapterBytes"/> (0 = base model): the copy stacked
+    /// for a multi-adapter decode batch, plus the adapter itself when the request loads it from a checkpoint.
+    /// </summary>
+    public static long SampleAdapterBytes(long adapterBytes, bool loadedByTheRequest) =>
+        SaturatingMultiply(adapterBytes, loadedByTheRequest ? 2 : 1);
 
     /// <summary>Bytes of a training client: adapter weights, their gradients and AdamW's first and second moments.</summary>
     public static long TrainingStateBytes(TransformerConfig config, long rank, bool trainAttn, bool trainMlp, bool trainUnembed) =>

@@ -151,6 +151,29 @@ public sealed class AdmissionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Sample_OnAnAdapter_AlsoReservesTheAdaptersCopyInTheDecodeBatch()
+    {
+        var config = _backend.Models.Get(Model).Config;
+        long adapter = MemoryEstimator.AdapterBytes(config, 8, true, true, true);
+        long kv = MemoryEstimator.SampleBytes(config, 4, 3, 8, false);
+        // Room for the training client, its sampler's snapshot and the sample's KV cache, but not for another adapter copy.
+        await using var backend = Create(new ResourceLimits { UserMemoryBudgetBytes = MemoryEstimator.TrainingStateBytes(config, 8, true, true, true) + adapter + kv + (adapter / 2) });
+        var session = await Session(backend);
+        var model = await (await backend.CreateModelAsync(new CreateModelRequest { SessionId = session, ModelSeqId = 0, BaseModel = Model, LoraConfig = new LoraConfig { Rank = 8 } })).Result;
+        var tuned = await (await backend.SaveWeightsForSamplerAsync(new SaveWeightsForSamplerRequest { ModelId = model.ModelId, SamplingSessionSeqId = 1 })).Result;
+        var plain = await backend.CreateSamplingSessionAsync(new CreateSamplingSessionRequest { SessionId = session, SamplingSessionSeqId = 2, BaseModel = Model });
+        long held = backend.ReservedMemoryBytes;
+
+        var refused = await Assert.ThrowsAsync<TinkerRequestException>(() => backend.SampleAsync(Sample(tuned.SamplingSessionId!, 4, 8)));
+        var onBase = await (await backend.SampleAsync(Sample(plain.SamplingSessionId, 4, 8))).Result;
+
+        Assert.Equal(429, refused.Status);
+        Assert.Contains("for its adapter's copy in the decode batch", refused.Message);
+        Assert.Equal(4, onBase.Sequences.Count);
+        Assert.Equal(held, backend.ReservedMemoryBytes);
+    }
+
+    [Fact]
     public async Task CountsPerUser_AreRefusedWith429()
     {
         await using var backend = Create(new ResourceLimits { MaxSessionsPerUser = 1, MaxModelsPerUser = 1, MaxSamplersPerUser = 1 });
