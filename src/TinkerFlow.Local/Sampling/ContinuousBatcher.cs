@@ -198,6 +198,25 @@ internal sealed class ContinuousBatcher : IDisposable
     {
         using var batch = new DecodeBatch(_model);
         var newcomers = new List<SampleJob>();
+        try
+        {
+            Run(batch, newcomers);
+        }
+        catch (Exception ex)
+        {
+            // Outside a step (admission, the allocator trim): the requests in the batch and those just admitted fail too.
+            batch.FailAll(ex);
+            foreach (var job in newcomers)
+            {
+                job.Fail(ex);
+            }
+
+            throw;
+        }
+    }
+
+    private void Run(DecodeBatch batch, List<SampleJob> newcomers)
+    {
         while (true)
         {
             newcomers.Clear();
