@@ -116,7 +116,7 @@ public sealed partial class LocalBackend
         long adapter = SampleAdapterBytes(request);
         return adapter == 0
             ? _ledger.Reserve(Options.Owner, bytes, $"asample ({shape}, KV cache)")
-            : _ledger.Reserve(Options.Owner, bytes > long.MaxValue - adapter ? long.MaxValue : bytes + adapter, $"asample ({shape}, KV cache and {MemoryEstimator.Format(adapter)} for its adapter's copy in the decode batch)");
+            : _ledger.Reserve(Options.Owner, MemoryEstimator.SaturatingAdd(bytes, adapter), $"asample ({shape}, KV cache and {MemoryEstimator.Format(adapter)} for its adapter's copy in the decode batch)");
     }
 
     /// <summary>What the request holds for its adapter (<see cref="MemoryEstimator.SampleAdapterBytes"/>); 0 on the base model.</summary>

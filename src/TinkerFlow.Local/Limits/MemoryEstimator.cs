@@ -98,7 +98,8 @@ internal static class MemoryEstimator
         }
     }
 
-    private static long SaturatingAdd(long a, long b)
+    /// <summary><c>a + b</c> for non-negative byte counts, <see cref="long.MaxValue"/> when it overflows.</summary>
+    internal static long SaturatingAdd(long a, long b)
     {
         try
         {
