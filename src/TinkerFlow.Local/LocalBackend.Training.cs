@@ -50,29 +50,25 @@ public sealed partial class LocalBackend
 
     /// <inheritdoc/>
     public override Task<BackendOperation<ForwardBackwardOutput>> ForwardAsync(ForwardRequest request, CancellationToken cancellationToken = default) =>
-        Enqueue(
-            request.ModelId,
-            request.SeqId,
-            model =>
-            {
-                var output = TrainingComputation.Run(model, request.ForwardInput, backward: false, TrainingSettings);
-                NativeSetup.AfterStep(WorkingSetBytes(model, request.ForwardInput, backward: false));
-                return output;
-            },
-            () => AdmitBatch(request.ModelId, request.ForwardInput, "forward"));
+        RunBatch(request.ModelId, request.SeqId, request.ForwardInput, backward: false, "forward");
 
     /// <inheritdoc/>
     public override Task<BackendOperation<ForwardBackwardOutput>> ForwardBackwardAsync(ForwardBackwardRequest request, CancellationToken cancellationToken = default) =>
+        RunBatch(request.ModelId, request.SeqId, request.ForwardBackwardInput, backward: true, "forward_backward");
+
+    /// <summary>Queues a forward (or forward + backward) of <paramref name="input"/>, admitted first, with the heap trim after it.</summary>
+    private Task<BackendOperation<ForwardBackwardOutput>> RunBatch(string? modelId, int? seqId, ForwardBackwardInput input, bool backward, string what, [CallerMemberName] string caller = "") =>
         Enqueue(
-            request.ModelId,
-            request.SeqId,
+            modelId,
+            seqId,
             model =>
             {
-                var output = TrainingComputation.Run(model, request.ForwardBackwardInput, backward: true, TrainingSettings);
-                NativeSetup.AfterStep(WorkingSetBytes(model, request.ForwardBackwardInput, backward: true));
+                var output = TrainingComputation.Run(model, input, backward, TrainingSettings);
+                NativeSetup.AfterStep(WorkingSetBytes(model, input, backward));
                 return output;
             },
-            () => AdmitBatch(request.ModelId, request.ForwardBackwardInput, "forward_backward"));
+            () => AdmitBatch(modelId, input, what),
+            caller);
 
     /// <summary>The engine's estimate of a (validated) batch's peak memory beyond the weights, for the heap trim after it.</summary>
     private long WorkingSetBytes(TrainingModel model, ForwardBackwardInput input, bool backward) =>
