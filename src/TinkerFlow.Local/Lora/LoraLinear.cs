@@ -83,8 +83,10 @@ internal sealed class LoraLinear : nn.Module<Tensor, Tensor>
     internal const long SingleRowElements = 128 * 1024;
 
     /// <summary>
-    /// <c>x Wᵀ + b</c>, as <c>nn.functional.linear</c>, computed as <c>(W xᵀ)ᵀ</c> when x has 1 to <see cref="FewRows"/>
-    /// rows (a decode step). MKL spreads <c>W xᵀ</c> over the weight's rows on every thread, while <c>x Wᵀ</c> with so
+    /// <c>x Wᵀ + b</c>, as <c>nn.functional.linear</c>. With 1 to <see cref="FewRowKernel.MaxRows"/> rows and no
+    /// gradient to record (sampling), <see cref="FewRowKernel"/> computes it, reading W once on every torch thread;
+    /// where that kernel does not apply (autograd, other dtypes, no AVX2), it is computed as <c>(W xᵀ)ᵀ</c> when x has 1
+    /// to <see cref="FewRows"/> rows. MKL spreads <c>W xᵀ</c> over the weight's rows on every thread, while <c>x Wᵀ</c> with so
     /// few rows runs at about one thread's speed: over the benchmark model's projections (2 threads) 16 rows take 6.7 ms
     /// instead of 9.1 ms and 2 rows 2.9 ms instead of 7.0 ms; from about 128 rows on the two are equal. One row would be a
     /// matrix-vector product, which MKL runs on one thread (20–28 GB/s here), so it goes in as two identical columns: a
@@ -100,6 +102,16 @@ internal sealed class LoraLinear : nn.Module<Tensor, Tensor>
     {
         long inFeatures = x.shape[^1];
         long rows = inFeatures == 0 ? 0 : x.numel() / inFeatures;
+        if (rows >= 1 && rows <= FewRowKernel.MaxRows)
+        {
+            using var kernelScope = torch.NewDisposeScope();
+            if (FewRowKernel.TryProject(x.reshape(rows, inFeatures), weight, bias, out var kernel))
+            {
+                long[] outShape = [.. x.shape[..^1], weight.shape[0]];
+                return kernel!.view(outShape).MoveToOuterDisposeScope();
+            }
+        }
+
         bool single = rows == 1 && weight.numel() >= SingleRowElements && torch.get_num_threads() > 1;
         if (!single && (rows < 2 || rows > FewRows))
         {

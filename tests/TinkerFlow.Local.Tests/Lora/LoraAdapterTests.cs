@@ -20,7 +20,9 @@ public sealed class LoraAdapterTests
         using var baseLogits = model.forward(ids);
         using var adapted = model.forward(ids, null, adapter: adapter);
 
-        Assert.Equal(0.0, TinyModels.MaxAbsDiff(baseLogits, adapted));
+        // The base pass needs no gradient, so its few-row products run on FewRowKernel; the adapted one records
+        // autograd and runs on libtorch. The two sum in different orders: equal up to float32 rounding.
+        Assert.True(TinyModels.MaxAbsDiff(baseLogits, adapted) < 1e-5);
     }
 
     [Fact]
@@ -97,7 +99,7 @@ public sealed class LoraAdapterTests
         using var secondLogits = model.forward(ids, null, adapter: second);
 
         Assert.True(TinyModels.MaxAbsDiff(baseLogits, firstLogits) > 1e-3);
-        Assert.Equal(0.0, TinyModels.MaxAbsDiff(baseLogits, secondLogits));
+        Assert.True(TinyModels.MaxAbsDiff(baseLogits, secondLogits) < 1e-5);   // float32 rounding: see LoraLinear_ZeroInitMatchesBase
 
         // Gradients reach only the adapter.
         firstLogits.sum().backward();
