@@ -193,16 +193,75 @@ internal static unsafe class FewRowKernel
             }
         }
 
-        float* y = a->Y + ((long)m * n) + r;
-        Store(a, y, x0, r, nr, vectorEnd, TV.Sum(s00), TV.Sum(s01), TV.Sum(s02), TV.Sum(s03));
+        // Every sum is reduced before the first call: an accumulator live across a call would be spilled to the stack
+        // inside the loop above (all vector registers are caller-saved), which measured 2.6x slower.
+        float t00 = TV.Sum(s00), t01 = TV.Sum(s01), t02 = TV.Sum(s02), t03 = TV.Sum(s03);
+        float t10 = 0, t11 = 0, t12 = 0, t13 = 0, t20 = 0, t21 = 0, t22 = 0, t23 = 0, t30 = 0, t31 = 0, t32 = 0, t33 = 0;
         if (TR.Count > 1)
         {
-            Store(a, y + n, x1, r, nr, vectorEnd, TV.Sum(s10), TV.Sum(s11), TV.Sum(s12), TV.Sum(s13));
+            t10 = TV.Sum(s10);
+            t11 = TV.Sum(s11);
+            t12 = TV.Sum(s12);
+            t13 = TV.Sum(s13);
         }
         if (TR.Count > 2)
         {
-            Store(a, y + (2L * n), x2, r, nr, vectorEnd, TV.Sum(s20), TV.Sum(s21), TV.Sum(s22), TV.Sum(s23));
-            Store(a, y + (3L * n), x3, r, nr, vectorEnd, TV.Sum(s30), TV.Sum(s31), TV.Sum(s32), TV.Sum(s33));
+            t20 = TV.Sum(s20);
+            t21 = TV.Sum(s21);
+            t22 = TV.Sum(s22);
+            t23 = TV.Sum(s23);
+            t30 = TV.Sum(s30);
+            t31 = TV.Sum(s31);
+            t32 = TV.Sum(s32);
+            t33 = TV.Sum(s33);
+        }
+
+        float* y = a->Y + ((long)m * n) + r;
+        if (nr == 4 && vectorEnd == k)
+        {
+            // The common case, with no call: a call per row measured 1 ms of a 16-row decode step's 4.
+            float* bias = a->B is null ? null : a->B + r;
+            Put(y, bias, t00, t01, t02, t03);
+            if (TR.Count > 1)
+            {
+                Put(y + n, bias, t10, t11, t12, t13);
+            }
+            if (TR.Count > 2)
+            {
+                Put(y + (2L * n), bias, t20, t21, t22, t23);
+                Put(y + (3L * n), bias, t30, t31, t32, t33);
+            }
+            return;
+        }
+
+        Store(a, y, x0, r, nr, vectorEnd, t00, t01, t02, t03);
+        if (TR.Count > 1)
+        {
+            Store(a, y + n, x1, r, nr, vectorEnd, t10, t11, t12, t13);
+        }
+        if (TR.Count > 2)
+        {
+            Store(a, y + (2L * n), x2, r, nr, vectorEnd, t20, t21, t22, t23);
+            Store(a, y + (3L * n), x3, r, nr, vectorEnd, t30, t31, t32, t33);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(float* y, float* bias, float s0, float s1, float s2, float s3)
+    {
+        if (bias is null)
+        {
+            y[0] = s0;
+            y[1] = s1;
+            y[2] = s2;
+            y[3] = s3;
+        }
+        else
+        {
+            y[0] = s0 + bias[0];
+            y[1] = s1 + bias[1];
+            y[2] = s2 + bias[2];
+            y[3] = s3 + bias[3];
         }
     }
 
