@@ -149,6 +149,11 @@ internal sealed class LoraLinear : nn.Module<Tensor, Tensor>
 
         using var scope = torch.NewDisposeScope();
         var y = Project(x, Weight, Bias);                                   // (..., out)
+        if (FewRowKernel.TryAddLowRank(x, a, b, adapter.Scaling, y))
+        {
+            return y.MoveToOuterDisposeScope();                             // (..., out), y += s·(x Aᵀ) Bᵀ in place
+        }
+
         var down = nn.functional.linear(x, a);                              // (..., r)
         var up = nn.functional.linear(down, b);                             // (..., out)
         using var scaling = adapter.Scaling.ToScalar();

@@ -87,4 +87,40 @@ public sealed class FewRowKernelTests
             Assert.Equal(FewRowKernel.IsSupported, FewRowKernel.TryProject(torch.randn([2, 16]).requires_grad_(), weight, null, out _));
         }
     }
+
+    [Theory]
+    [InlineData(1, 4)]
+    [InlineData(3, 16)]
+    [InlineData(16, 32)]
+    [InlineData(64, 8)]
+    public void TryAddLowRank_AddsTheScaledLowRankUpdateInPlace(int rows, int rank)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var generator = new torch.Generator(21, torch.CPU);
+        var x = torch.randn([rows, 1, 200], generator: generator);                     // (N, 1, in)
+        var a = torch.randn([rank, 200], generator: generator);                        // (r, in)
+        var b = torch.randn([300, rank], generator: generator);                        // (out, r)
+        var output = torch.randn([rows, 1, 300], generator: generator);                // (N, 1, out)
+        var expected = output + (nn.functional.linear(nn.functional.linear(x, a), b) * 0.5);
+
+        Assert.Equal(FewRowKernel.IsSupported, FewRowKernel.TryAddLowRank(x, a, b, 0.5, output));
+        if (FewRowKernel.IsSupported)
+        {
+            Assert.True(output.allclose(expected, rtol: 1e-5, atol: 1e-4), $"max difference {(output - expected).abs().max().item<float>()}");
+        }
+    }
+
+    [Fact]
+    public void TryAddLowRank_DeclinesWhenAGradientMustFlow_AndChangesNothing()
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = torch.randn([2, 32]);
+        var a = torch.randn([4, 32]).requires_grad_();
+        var b = torch.zeros([16, 4]).requires_grad_();
+        var output = torch.ones([2, 16]);
+
+        Assert.False(FewRowKernel.TryAddLowRank(x, a, b, 2.0, output));
+        Assert.True(output.eq(1).all().item<bool>());
+    }
 }
