@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using TinkerFlow.Local.Engine;
@@ -28,7 +27,7 @@ internal static unsafe class MemoryBandwidth
             var state = (SumState*)NativeMemory.AllocZeroed((nuint)sizeof(SumState));
             try
             {
-                state->Data = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(data.bytes));
+                state->Data = TensorMemory.Floats(data);
                 state->Count = data.NumberOfElements;
                 int threads = torch.get_num_threads();
                 var address = (nint)state;

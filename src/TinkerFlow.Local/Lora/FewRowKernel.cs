@@ -56,10 +56,10 @@ internal static unsafe class FewRowKernel
         var y = torch.empty(m, n, ScalarType.Float32);
         var args = new Args
         {
-            W = Pointer(weight),
-            X = Pointer(x),
-            Y = Pointer(y),
-            B = bias is null ? null : Pointer(bias),
+            W = TensorMemory.Floats(weight),
+            X = TensorMemory.Floats(x),
+            Y = TensorMemory.Floats(y),
+            B = bias is null ? null : TensorMemory.Floats(bias),
             M = (int)m,
             N = (int)n,
             K = (int)k,
@@ -101,9 +101,9 @@ internal static unsafe class FewRowKernel
 
         var args = new Args
         {
-            W = Pointer(b),
-            X = Pointer(down!),
-            Y = Pointer(output),
+            W = TensorMemory.Floats(b),
+            X = TensorMemory.Floats(down!),
+            Y = TensorMemory.Floats(output),
             M = (int)m,
             N = (int)b.shape[0],
             K = (int)b.shape[1],
@@ -143,7 +143,6 @@ internal static unsafe class FewRowKernel
         return !torch.is_grad_enabled() || !(rows.requires_grad || weight.requires_grad || (bias?.requires_grad ?? false));
     }
 
-    private static float* Pointer(Tensor t) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
 
     private struct Args
     {

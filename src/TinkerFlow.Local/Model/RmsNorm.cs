@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using TinkerFlow.Local.Engine;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -12,6 +13,9 @@ namespace TinkerFlow.Local.Model;
 /// </summary>
 internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
+    /// <summary>Most elements <see cref="TryNormalizeSmall"/> takes (a decode step's rows); larger inputs use libtorch's threads.</summary>
+    internal const long SmallElements = 64 * 1024;
+
     private readonly double _eps;
 
     /// <summary>Per-channel gain, initialised to ones. [dim]</summary>
@@ -28,6 +32,11 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
     /// <summary>Normalises over the last dimension. x: [..., dim] → same shape and dtype.</summary>
     public override Tensor forward(Tensor x)
     {
+        if (TryNormalizeSmall(x, out var small))
+        {
+            return small!;
+        }
+
         using var scope = torch.NewDisposeScope();
         var x32 = x.to(ScalarType.Float32);                                   // (..., C)
         using var eps = _eps.ToScalar();
@@ -35,4 +44,68 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
         var normed = (x32 * torch.rsqrt(variance.add(eps, Scalars.One))).to(x.dtype); // (..., C)
         return (weight * normed).MoveToOuterDisposeScope();                   // (..., C)
     }
+
+    /// <summary>
+    /// The same norm in one pass over each row, for float32 inputs of at most <see cref="SmallElements"/> elements when no
+    /// gradient is recorded: a decode step normalises a few rows (per layer twice, plus every head's q and k in Qwen3),
+    /// where libtorch's eight calls per norm cost more than the arithmetic. Sums of squares are taken in another order
+    /// than libtorch's, so results differ by float32 rounding.
+    /// </summary>
+    private unsafe bool TryNormalizeSmall(Tensor x, out Tensor? result)
+    {
+        result = null;
+        long count = x.numel();
+        if (count == 0 || count > SmallElements || x.dtype != ScalarType.Float32 || weight.dtype != ScalarType.Float32
+            || x.device_type != DeviceType.CPU || weight.device_type != DeviceType.CPU || !weight.is_contiguous()
+            || !Vector256.IsHardwareAccelerated || (torch.is_grad_enabled() && (x.requires_grad || weight.requires_grad)))
+        {
+            return false;
+        }
+
+        int dim = (int)x.shape[^1];
+        if (weight.numel() != dim)
+        {
+            return false;
+        }
+
+        using var source = x.is_contiguous() ? x.alias() : x.contiguous();
+        var y = torch.empty(x.shape, ScalarType.Float32);
+        float* input = TensorMemory.Floats(source), output = TensorMemory.Floats(y), gain = TensorMemory.Floats(weight);
+        float eps = (float)_eps;
+        for (long row = 0; row < count / dim; row++)
+        {
+            NormalizeRow(input + (row * dim), output + (row * dim), gain, dim, eps);
+        }
+        GC.KeepAlive(weight);
+        result = y;
+        return true;
+    }
+
+    private static unsafe void NormalizeRow(float* x, float* y, float* gain, int dim, float eps)
+    {
+        int vectorEnd = dim - (dim % Vector256<float>.Count);
+        var squares = Vector256<float>.Zero;
+        for (int i = 0; i < vectorEnd; i += Vector256<float>.Count)
+        {
+            var v = Vector256.Load(x + i);
+            squares += v * v;
+        }
+        float sum = Vector256.Sum(squares);
+        for (int i = vectorEnd; i < dim; i++)
+        {
+            sum += x[i] * x[i];
+        }
+
+        float inverse = 1f / MathF.Sqrt((sum / dim) + eps);
+        var scale = Vector256.Create(inverse);
+        for (int i = 0; i < vectorEnd; i += Vector256<float>.Count)
+        {
+            (Vector256.Load(x + i) * scale * Vector256.Load(gain + i)).Store(y + i);     // (x · 1/rms) · w, as forward
+        }
+        for (int i = vectorEnd; i < dim; i++)
+        {
+            y[i] = x[i] * inverse * gain[i];
+        }
+    }
+
 }
