@@ -85,10 +85,9 @@ internal static unsafe class FewRowKernel
     {
         long inFeatures = x.shape[^1];
         long m = inFeatures == 0 ? 0 : x.numel() / inFeatures;
-        if (!IsSupported || m < 1 || m > MaxRows || a.dim() != 2 || b.dim() != 2 || a.shape[1] != inFeatures || b.shape[1] != a.shape[0]
-            || output.numel() != m * b.shape[0] || !output.is_contiguous() || output.dtype != ScalarType.Float32
-            || output.device_type != DeviceType.CPU || !Applies(x, a, null) || !Applies(x, b, null)
-            || (torch.is_grad_enabled() && output.requires_grad) || !OpenMpTeam.IsAvailable)
+        // Everything about B and the output is checked here, before anything is written; TryProject checks x and A.
+        if (m < 1 || a.dim() != 2 || b.dim() != 2 || b.shape[1] != a.shape[0] || output.numel() != m * b.shape[0]
+            || !TensorMemory.IsReadable(output) || !Applies(x, b, null) || !TensorMemory.RecordsNoGradient(x, output))
         {
             return false;
         }
@@ -127,22 +126,10 @@ internal static unsafe class FewRowKernel
         }
     }
 
-    private static bool Applies(Tensor rows, Tensor weight, Tensor? bias)
-    {
-        if (weight.dim() != 2 || !weight.is_contiguous() || weight.dtype != ScalarType.Float32 || rows.dtype != ScalarType.Float32
-            || weight.device_type != DeviceType.CPU || rows.device_type != DeviceType.CPU)
-        {
-            return false;
-        }
-        if (bias is not null && (bias.dtype != ScalarType.Float32 || bias.device_type != DeviceType.CPU || !bias.is_contiguous()))
-        {
-            return false;
-        }
-
-        // The kernel records nothing for autograd: only where no gradient can flow through the product.
-        return !torch.is_grad_enabled() || !(rows.requires_grad || weight.requires_grad || (bias?.requires_grad ?? false));
-    }
-
+    private static bool Applies(Tensor rows, Tensor weight, Tensor? bias) =>
+        weight.dim() == 2 && TensorMemory.IsReadable(weight) && TensorMemory.IsFloat32Cpu(rows)
+        && (bias is null || TensorMemory.IsReadable(bias))
+        && TensorMemory.RecordsNoGradient(rows, weight, bias);
 
     private struct Args
     {
@@ -271,7 +258,6 @@ internal static unsafe class FewRowKernel
         if (nr == 4 && vectorEnd == k)
         {
             // The common case, with no call: a call per row measured 1 ms of a 16-row decode step's 4.
-            float* bias = a->B is null ? null : a->B + r;
             if (a->Accumulate)
             {
                 float c = a->Scale;
@@ -288,6 +274,7 @@ internal static unsafe class FewRowKernel
                 return;
             }
 
+            float* bias = a->B is null ? null : a->B + r;
             Put(y, bias, t00, t01, t02, t03);
             if (TR.Count > 1)
             {

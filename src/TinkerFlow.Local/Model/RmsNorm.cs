@@ -55,9 +55,8 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
     {
         result = null;
         long count = x.numel();
-        if (count == 0 || count > SmallElements || x.dtype != ScalarType.Float32 || weight.dtype != ScalarType.Float32
-            || x.device_type != DeviceType.CPU || weight.device_type != DeviceType.CPU || !weight.is_contiguous()
-            || !Vector256.IsHardwareAccelerated || (torch.is_grad_enabled() && (x.requires_grad || weight.requires_grad)))
+        if (count == 0 || count > SmallElements || !TensorMemory.IsFloat32Cpu(x) || !TensorMemory.IsReadable(weight)
+            || !Vector256.IsHardwareAccelerated || !TensorMemory.RecordsNoGradient(x, weight))
         {
             return false;
         }
@@ -107,5 +106,4 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
             y[i] = x[i] * inverse * gain[i];
         }
     }
-
 }

@@ -136,10 +136,8 @@ internal sealed class RotaryEmbedding
     {
         result = null;
         if (x.dim() != 4 || cos.dim() != 4 || sin.dim() != 4 || x.numel() == 0 || x.numel() > SmallElements
-            || x.dtype != ScalarType.Float32 || cos.dtype != ScalarType.Float32 || sin.dtype != ScalarType.Float32
-            || x.device_type != DeviceType.CPU || cos.device_type != DeviceType.CPU || sin.device_type != DeviceType.CPU
-            || !x.is_contiguous() || !cos.is_contiguous() || !sin.is_contiguous() || !Vector256.IsHardwareAccelerated
-            || (torch.is_grad_enabled() && (x.requires_grad || cos.requires_grad || sin.requires_grad)))
+            || !TensorMemory.IsReadable(x) || !TensorMemory.IsReadable(cos) || !TensorMemory.IsReadable(sin)
+            || !Vector256.IsHardwareAccelerated || !TensorMemory.RecordsNoGradient(x, cos, sin))
         {
             return false;
         }
