@@ -30,6 +30,21 @@ internal static unsafe class TensorMemory
     public static float* Floats(Tensor tensor)
     {
         Debug.Assert(IsReadable(tensor), "a contiguous float32 CPU tensor");
-        return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(tensor.bytes));
+        return (float*)Data(tensor);
+    }
+
+    /// <summary>
+    /// The first element of a contiguous CPU tensor of any dtype, under the same terms as <see cref="Floats"/>. Storage
+    /// beyond 2 GiB, which <c>Tensor.bytes</c> cannot span, is reached through a one-element view of its start.
+    /// </summary>
+    public static void* Data(Tensor tensor)
+    {
+        if (tensor.numel() * tensor.element_size() <= int.MaxValue)
+        {
+            return Unsafe.AsPointer(ref MemoryMarshal.GetReference(tensor.bytes));
+        }
+        using var flat = tensor.view(-1);
+        using var first = flat.narrow(0, 0, 1);
+        return Unsafe.AsPointer(ref MemoryMarshal.GetReference(first.bytes));
     }
 }

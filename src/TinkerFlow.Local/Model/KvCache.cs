@@ -85,13 +85,55 @@ internal sealed class KvCache : IAttentionCache, IDisposable
         long count = k.shape[2];
         using (torch.no_grad())
         {
-            _keys[layer] = Reserve(_keys[layer], k, start, start + count);
-            _values[layer] = Reserve(_values[layer], v, start, start + count);
+            _keys[layer] = Reserve(_keys[layer], k.shape[0], k.shape[1], k.shape[3], k.dtype, k.device, start, start + count);
+            _values[layer] = Reserve(_values[layer], v.shape[0], v.shape[1], v.shape[3], v.dtype, v.device, start, start + count);
             _keys[layer]!.narrow(2, start, count).copy_(k);
             _values[layer]!.narrow(2, start, count).copy_(v);
         }
         _lengths[layer] = start + count;
         return (_keys[layer]!.narrow(2, 0, start + count), _values[layer]!.narrow(2, 0, start + count));
+    }
+
+    /// <inheritdoc/>
+    public long? InPlaceDecodeSpan(long rows, long kvHeads, long headDim)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (rows != BatchSize)
+        {
+            return null;
+        }
+        for (int layer = 0; layer < NumLayers; layer++)
+        {
+            if (_lengths[layer] != _lengths[0])
+            {
+                return null;                                                                 // a forward stopped part-way
+            }
+            foreach (var storage in (ReadOnlySpan<Tensor?>)[_keys[layer], _values[layer]])
+            {
+                if (storage is not null && (!TensorMemory.IsReadable(storage) || storage.shape[1] != kvHeads || storage.shape[3] != headDim))
+                {
+                    return null;
+                }
+            }
+        }
+        return _lengths[0] + 1;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Every row's new token goes to the same column, the layer's length before the call.</remarks>
+    public DecodeSlots AppendInPlace(int layer, long kvHeads, long headDim)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfNegative(layer);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layer, NumLayers);
+        long start = _lengths[layer];
+        using (torch.no_grad())
+        {
+            _keys[layer] = Reserve(_keys[layer], BatchSize, kvHeads, headDim, ScalarType.Float32, torch.CPU, start, start + 1);
+            _values[layer] = Reserve(_values[layer], BatchSize, kvHeads, headDim, ScalarType.Float32, torch.CPU, start, start + 1);
+        }
+        _lengths[layer] = start + 1;
+        return new DecodeSlots(_keys[layer]!, _values[layer]!, start + 1, start, null);
     }
 
     /// <summary>Records which of the just-appended columns are real tokens. newValid: [B, T] bool.</summary>
@@ -159,7 +201,8 @@ internal sealed class KvCache : IAttentionCache, IDisposable
         _valid = grown;
     }
 
-    private static Tensor Reserve(Tensor? storage, Tensor like, long used, long needed)
+    /// <summary>Storage of at least <paramref name="needed"/> columns (doubling), keeping the first <paramref name="used"/>.</summary>
+    private static Tensor Reserve(Tensor? storage, long batch, long heads, long dim, ScalarType dtype, Device device, long used, long needed)
     {
         long capacity = storage?.shape[2] ?? 0;
         if (needed <= capacity)
@@ -167,7 +210,7 @@ internal sealed class KvCache : IAttentionCache, IDisposable
             return storage!;
         }
         long newCapacity = Math.Max(needed, Math.Max(16, capacity * 2));
-        var grown = torch.empty([like.shape[0], like.shape[1], newCapacity, like.shape[3]], like.dtype, like.device)
+        var grown = torch.empty([batch, heads, newCapacity, dim], dtype, device)
             .DetachFromDisposeScope();                                                     // (B, Hkv, cap, D)
         if (storage is not null)
         {

@@ -18,6 +18,9 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
 
     private readonly double _eps;
 
+    /// <summary>The epsilon added to the mean square.</summary>
+    public double Eps => _eps;
+
     /// <summary>Per-channel gain, initialised to ones. [dim]</summary>
     public Parameter weight;
 
@@ -80,7 +83,8 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
         return true;
     }
 
-    private static unsafe void NormalizeRow(float* x, float* y, float* gain, int dim, float eps)
+    /// <summary>y = x / rms(x) · gain over one row (y may be x).</summary>
+    internal static unsafe void NormalizeRow(float* x, float* y, float* gain, int dim, float eps)
     {
         int vectorEnd = dim - (dim % Vector256<float>.Count);
         var squares = Vector256<float>.Zero;

@@ -172,8 +172,8 @@ internal sealed class RotaryEmbedding
         return true;
     }
 
-    /// <summary>y = x·c + [−x₂, x₁]·s over one row of 2·half elements.</summary>
-    private static unsafe void RotateRow(float* x, float* y, float* c, float* s, int half)
+    /// <summary>y = x·c + [−x₂, x₁]·s over one row of 2·half elements (y may be x).</summary>
+    internal static unsafe void RotateRow(float* x, float* y, float* c, float* s, int half)
     {
         float* x2 = x + half;
         int i = 0;
@@ -186,8 +186,9 @@ internal sealed class RotaryEmbedding
         }
         for (; i < half; i++)
         {
-            y[i] = (x[i] * c[i]) + (-x2[i] * s[i]);
-            y[half + i] = (x2[i] * c[half + i]) + (x[i] * s[half + i]);
+            float first = x[i], second = x2[i];                                           // read before writing: y may be x
+            y[i] = (first * c[i]) + (-second * s[i]);
+            y[half + i] = (second * c[half + i]) + (first * s[half + i]);
         }
     }
 

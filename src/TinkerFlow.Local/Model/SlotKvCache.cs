@@ -26,6 +26,7 @@ internal sealed class SlotKvCache : IAttentionCache, IDisposable
     private readonly Tensor?[] _values;                                                      // (Rcap, Hkv, Scap, D)
     private readonly List<long> _lengths = [];
     private Tensor? _writeIndex;                                                             // (R, Hkv, 1, D)
+    private long[]? _stepColumns;                                                            // (R) each row's length at BeginStep
     private long _span;
     private bool _disposed;
 
@@ -140,7 +141,8 @@ internal sealed class SlotKvCache : IAttentionCache, IDisposable
         int rows = Rows;
         long longest = _lengths.Max();
         Reserve(rows, longest + 1);
-        var positions = torch.tensor(_lengths.ToArray(), ScalarType.Int64, _device);           // (R)
+        _stepColumns = [.. _lengths];
+        var positions = torch.tensor(_stepColumns, ScalarType.Int64, _device);                 // (R)
         _writeIndex?.Dispose();
         _writeIndex = positions.view(rows, 1, 1, 1)
             .expand(rows, _config.NumKeyValueHeads, 1, _config.HeadDim)
@@ -161,6 +163,7 @@ internal sealed class SlotKvCache : IAttentionCache, IDisposable
         }
         _writeIndex?.Dispose();
         _writeIndex = null;
+        _stepColumns = null;
     }
 
     /// <inheritdoc/>
@@ -182,6 +185,26 @@ internal sealed class SlotKvCache : IAttentionCache, IDisposable
             values.scatter_(2, index, v);
         }
         return (keys.narrow(2, 0, _span), values.narrow(2, 0, _span));                        // (R, Hkv, S, D)
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Only inside <see cref="BeginStep"/> / <see cref="EndStep"/>, for every live row.</remarks>
+    public long? InPlaceDecodeSpan(long rows, long kvHeads, long headDim)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _writeIndex is not null && rows == Rows && _dtype == ScalarType.Float32 && _device.type == DeviceType.CPU
+            && kvHeads == _config.NumKeyValueHeads && headDim == _config.HeadDim
+            ? _span
+            : null;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Row r's new token goes to column <see cref="Length"/>(r); the storage was reserved by <see cref="BeginStep"/>.</remarks>
+    public DecodeSlots AppendInPlace(int layer, long kvHeads, long headDim)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var columns = _stepColumns ?? throw new InvalidOperationException("call BeginStep before a decode forward.");
+        return new DecodeSlots(_keys[layer]!, _values[layer]!, _span, 0, columns);
     }
 
     /// <summary>Frees the storage.</summary>

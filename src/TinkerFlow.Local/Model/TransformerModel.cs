@@ -13,6 +13,18 @@ namespace TinkerFlow.Local.Model;
 internal sealed class TransformerModel : nn.Module
 {
     private readonly RotaryEmbedding _rotary;
+    private readonly TransformerConfig _config;
+
+    private long _managedDecodeSteps;
+
+    /// <summary>
+    /// Whether a decode step may run in <see cref="DecodeStep"/> (default true); off, every step goes through the layers'
+    /// libtorch forward, which tests compare it with.
+    /// </summary>
+    internal bool ManagedDecode { get; set; } = true;
+
+    /// <summary>How many forward calls ran their layers in <see cref="DecodeStep"/>.</summary>
+    internal long ManagedDecodeSteps => Interlocked.Read(ref _managedDecodeSteps);
 
     /// <summary>Token embedding. [V, C]</summary>
     public Embedding embed_tokens;
@@ -26,6 +38,7 @@ internal sealed class TransformerModel : nn.Module
     /// <summary>Builds the stack for <paramref name="config"/>.</summary>
     public TransformerModel(TransformerConfig config) : base(nameof(TransformerModel))
     {
+        _config = config;
         _rotary = new RotaryEmbedding(config);
         embed_tokens = nn.Embedding(config.VocabSize, config.HiddenSize);
         layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(i => new DecoderLayer(config, i)).ToArray());
@@ -50,10 +63,7 @@ internal sealed class TransformerModel : nn.Module
         using var scope = torch.NewDisposeScope();
         var (context, newValid) = Prepare(inputIds, attentionMask, cache, adapter);
         var h = embed_tokens.forward(inputIds);                                              // (B, T, C)
-        foreach (var layer in layers)
-        {
-            h = layer.forward(h, context);                                                   // (B, T, C)
-        }
+        h = Layers(h, context);                                                              // (B, T, C)
         if (newValid is not null)
         {
             cache?.AppendValid(newValid);
@@ -172,6 +182,24 @@ internal sealed class TransformerModel : nn.Module
         gradient?.Dispose();
     }
 
+    /// <summary>
+    /// Every decoder layer over h: [B, T, C] → [B, T, C]. A decode step (one new token per row, no autograd) runs in one
+    /// managed pass over h itself (<see cref="DecodeStep"/>); anything else goes through the layers' libtorch forward.
+    /// </summary>
+    private Tensor Layers(Tensor h, AttentionContext context)
+    {
+        if (ManagedDecode && DecodeStep.TryRun(layers, _config, h, context))
+        {
+            Interlocked.Increment(ref _managedDecodeSteps);
+            return h;
+        }
+        foreach (var layer in layers)
+        {
+            h = layer.forward(h, context);                                                   // (B, T, C)
+        }
+        return h;
+    }
+
     private static Tensor Leaf(Tensor x, bool requiresGrad)
     {
         var leaf = x.detach();
@@ -259,10 +287,7 @@ internal sealed class TransformerModel : nn.Module
         var (cos, sin) = _rotary.Gather(positions);                                          // (B, 1, T, D)
         var context = new AttentionContext(cos, sin, mask, cache, null, routing, segments);
         var h = embed_tokens.forward(inputIds);                                              // (B, T, C)
-        foreach (var layer in layers)
-        {
-            h = layer.forward(h, context);                                                   // (B, T, C)
-        }
+        h = Layers(h, context);                                                              // (B, T, C)
         return norm.forward(h).MoveToOuterDisposeScope();                                    // (B, T, C)
     }
 }
