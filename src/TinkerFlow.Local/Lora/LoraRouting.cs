@@ -28,22 +28,24 @@ internal sealed class LoraRouting : IDisposable
     private readonly long _groupRows;
     private readonly int _stackedAdapters;
 
-    private LoraRouting((LoraAdapter, Tensor, long)[] groups, LoraAdapter? single, long rows)
+    private LoraRouting((LoraAdapter, Tensor, long)[] groups, LoraAdapter? single, LoraAdapter?[] rowAdapters)
     {
         _groups = groups;
         Single = single;
-        RowCount = rows;
+        RowCount = rowAdapters.Length;
+        RowAdapters = rowAdapters;
     }
 
-    private LoraRouting(LoraStack stack, Tensor padIndex, Tensor backIndex, long groupRows, int adapters, long rows)
+    private LoraRouting(LoraStack stack, Tensor padIndex, Tensor backIndex, long groupRows, int adapters, LoraAdapter?[] rowAdapters)
     {
+        RowAdapters = rowAdapters;
         _groups = [];
         _stack = stack;
         _padIndex = padIndex;
         _backIndex = backIndex;
         _groupRows = groupRows;
         _stackedAdapters = adapters;
-        RowCount = rows;
+        RowCount = rowAdapters.Length;
     }
 
     /// <summary>The one adapter every row uses (null: the rows use several adapters, or none at all).</summary>
@@ -54,6 +56,9 @@ internal sealed class LoraRouting : IDisposable
 
     /// <summary>True when the updates run as two batched matmuls over a <see cref="LoraStack"/>.</summary>
     public bool IsStacked => _stack is not null;
+
+    /// <summary>Each row's adapter (null: the base model), in row order.</summary>
+    public IReadOnlyList<LoraAdapter?> RowAdapters { get; }
 
     /// <summary>Number of rows routed.</summary>
     public long RowCount { get; }
@@ -72,7 +77,7 @@ internal sealed class LoraRouting : IDisposable
         var distinct = adapters.Distinct(ReferenceEqualityComparer.Instance).Cast<LoraAdapter?>().ToList();
         if (distinct.Count == 1)
         {
-            return new LoraRouting([], distinct[0], adapters.Count);
+            return new LoraRouting([], distinct[0], [.. adapters]);
         }
 
         if (stack is not null && TryStacked(adapters, distinct.Count(a => a is not null), device, stack) is { } stacked)
@@ -86,7 +91,7 @@ internal sealed class LoraRouting : IDisposable
             var rows = Enumerable.Range(0, adapters.Count).Where(i => ReferenceEquals(adapters[i], adapter)).Select(i => (long)i).ToArray();
             groups.Add((adapter, torch.tensor(rows, ScalarType.Int64, device).DetachFromDisposeScope(), rows.Length)); // (n_g)
         }
-        return new LoraRouting([.. groups], null, adapters.Count);
+        return new LoraRouting([.. groups], null, [.. adapters]);
     }
 
     /// <summary>
@@ -182,6 +187,6 @@ internal sealed class LoraRouting : IDisposable
             torch.tensor(back, ScalarType.Int64, device).DetachFromDisposeScope(),
             groupRows,
             adapterCount,
-            adapters.Count);
+            [.. adapters]);
     }
 }

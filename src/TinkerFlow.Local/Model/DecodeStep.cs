@@ -21,7 +21,7 @@ namespace TinkerFlow.Local.Model;
 /// <para>It computes what <see cref="DecoderLayer.forward"/> computes, in another order of float32 sums (differences of
 /// about 1e-6 relative). Every row is computed alone (its own dot products, its own attention), in the same order
 /// whatever else shares the step, so a row's numbers do not depend on the batch. Where anything does not fit (autograd,
-/// another dtype, a view, several adapters routed per row, a packed prefill, more rows) <see cref="TryRun"/> declines
+/// another dtype, a view, a packed prefill, more rows) <see cref="TryRun"/> declines
 /// before touching anything and the caller runs the layers through libtorch.</para>
 /// </remarks>
 internal static unsafe class DecodeStep
@@ -51,18 +51,28 @@ internal static unsafe class DecodeStep
         }
 
         long rows = hidden.shape[0];
-        var adapter = context.Adapter;
+        if (rows < 1 || rows > MaxRows)
+        {
+            return false;
+        }
+        // Which adapter each row uses: one for all rows, or the routing's per-row choice (rows of one adapter form a group).
+        LoraAdapter?[] rowAdapters;
         if (context.Routing is { } routing)
         {
-            if (!routing.IsUniform)
+            if (routing.RowCount != rows)
             {
                 return false;
             }
-            adapter = routing.Single;
+            rowAdapters = [.. routing.RowAdapters];
         }
+        else
+        {
+            rowAdapters = [.. Enumerable.Repeat(context.Adapter, (int)rows)];
+        }
+        var adapters = rowAdapters.OfType<LoraAdapter>().Distinct(ReferenceEqualityComparer.Instance).Cast<LoraAdapter>().ToArray();
 
         int heads = config.NumAttentionHeads, kvHeads = config.NumKeyValueHeads, dim = config.HeadDim;
-        if (rows < 1 || rows > MaxRows || heads % kvHeads != 0 || dim % 2 != 0
+        if (heads % kvHeads != 0 || dim % 2 != 0
             || cache.InPlaceDecodeSpan(rows, kvHeads, dim) is not { } span
             || !IsAngleRows(context.Cos, rows, dim) || !IsAngleRows(context.Sin, rows, dim)
             || (context.Mask is { } mask && !IsMask(mask, rows, span)))
@@ -71,10 +81,11 @@ internal static unsafe class DecodeStep
         }
 
         var plans = new LayerPlan[layers.Count];
+        var lowRank = new LowRankPart[layers.Count * ProjectionsPerLayer * adapters.Length];
         int maxRank = 0;
         for (int l = 0; l < plans.Length; l++)
         {
-            if (!TryPlan(layers[l], adapter, config, recording, out plans[l], ref maxRank))
+            if (!TryPlan(layers[l], adapters, config, recording, out plans[l], lowRank.AsSpan(l * ProjectionsPerLayer * adapters.Length), ref maxRank))
             {
                 return false;
             }
@@ -100,22 +111,57 @@ internal static unsafe class DecodeStep
             Mask = context.Mask is null ? null : (byte*)TensorMemory.Data(context.Mask),
         };
         step.Allocate(shape, maxRank);
-        try
+        var groups = new AdapterGroup[adapters.Length];
+        var groupRows = new int[rows];
+        int next = 0;
+        for (int g = 0; g < adapters.Length; g++)
+        {
+            int start = next;
+            for (int r = 0; r < rows; r++)
+            {
+                if (ReferenceEquals(rowAdapters[r], adapters[g]))
+                {
+                    groupRows[next++] = r;
+                }
+            }
+            groups[g] = new AdapterGroup { Start = start, Count = next - start, AllRows = next - start == rows };
+        }
+
+        fixed (LowRankPart* parts = lowRank)
+        fixed (AdapterGroup* groupPointer = groups)
+        fixed (int* rowPointer = groupRows)
         {
             for (int l = 0; l < plans.Length; l++)
             {
-                RunLayer(ref plans[l], ref step, in shape, cache, l);
+                var layerParts = parts + ((long)l * ProjectionsPerLayer * groups.Length);
+                plans[l].Q.LowRank = layerParts;
+                plans[l].K.LowRank = layerParts + groups.Length;
+                plans[l].V.LowRank = layerParts + (2 * groups.Length);
+                plans[l].O.LowRank = layerParts + (3 * groups.Length);
+                plans[l].Gate.LowRank = layerParts + (4 * groups.Length);
+                plans[l].Up.LowRank = layerParts + (5 * groups.Length);
+                plans[l].Down.LowRank = layerParts + (6 * groups.Length);
             }
-        }
-        finally
-        {
-            step.Free();
+            step.Groups = groupPointer;
+            step.GroupCount = groups.Length;
+            step.GroupRows = rowPointer;
+            try
+            {
+                for (int l = 0; l < plans.Length; l++)
+                {
+                    RunLayer(ref plans[l], ref step, in shape, cache, l);
+                }
+            }
+            finally
+            {
+                step.Free();
+            }
         }
 
         GC.KeepAlive(layers);
         GC.KeepAlive(hidden);
         GC.KeepAlive(context);
-        GC.KeepAlive(adapter);
+        GC.KeepAlive(adapters);
         return true;
     }
 
@@ -130,9 +176,9 @@ internal static unsafe class DecodeStep
         {
             RmsNorm.NormalizeRow(h + ((long)r * hiddenSize), step.Normed + ((long)r * hiddenSize), plan.InputNorm, hiddenSize, plan.Eps);
         }
-        Project(in plan.Q, step.Normed, step.Queries, rows, accumulate: false, step.LowRank);
-        Project(in plan.K, step.Normed, step.Keys, rows, accumulate: false, step.LowRank);
-        Project(in plan.V, step.Normed, step.Values, rows, accumulate: false, step.LowRank);
+        Project(in plan.Q, step.Normed, step.Queries, rows, accumulate: false, ref step);
+        Project(in plan.K, step.Normed, step.Keys, rows, accumulate: false, ref step);
+        Project(in plan.V, step.Normed, step.Values, rows, accumulate: false, ref step);
         for (int r = 0; r < rows; r++)
         {
             long angle = (step.AngleRows == 1 ? 0 : r) * (long)dim;
@@ -195,27 +241,58 @@ internal static unsafe class DecodeStep
         }
         GC.KeepAlive(slots.Keys);
         GC.KeepAlive(slots.Values);
-        Project(in plan.O, step.Attended, h, rows, accumulate: true, step.LowRank);
+        Project(in plan.O, step.Attended, h, rows, accumulate: true, ref step);
 
         // MLP: h += down_proj(silu(gate_proj(norm(h))) · up_proj(norm(h))).
         for (int r = 0; r < rows; r++)
         {
             RmsNorm.NormalizeRow(h + ((long)r * hiddenSize), step.Normed + ((long)r * hiddenSize), plan.PostNorm, hiddenSize, plan.Eps);
         }
-        Project(in plan.Gate, step.Normed, step.Gate, rows, accumulate: false, step.LowRank);
-        Project(in plan.Up, step.Normed, step.Up, rows, accumulate: false, step.LowRank);
+        Project(in plan.Gate, step.Normed, step.Gate, rows, accumulate: false, ref step);
+        Project(in plan.Up, step.Normed, step.Up, rows, accumulate: false, ref step);
         SiluTimes(step.Gate, step.Up, (long)rows * shape.Intermediate);
-        Project(in plan.Down, step.Gate, h, rows, accumulate: true, step.LowRank);
+        Project(in plan.Down, step.Gate, h, rows, accumulate: true, ref step);
     }
 
-    /// <summary>y = x Wᵀ + b + s·(x Aᵀ) Bᵀ, or with <paramref name="accumulate"/> y += the same (the residual add).</summary>
-    private static void Project(in Projection p, float* x, float* y, int rows, bool accumulate, float* lowRank)
+    /// <summary>
+    /// y = x Wᵀ + b + s·(x Aᵀ) Bᵀ, or with <paramref name="accumulate"/> y += the same (the residual add), each row with
+    /// its own adapter's A, B and s: the base product for all rows, then each adapter group's update. A group of every row
+    /// adds its update in place; a group of some rows computes it for its gathered rows and adds it to theirs, with the
+    /// same products and the same y += s·sum, so a row's numbers do not depend on the rows beside it.
+    /// </summary>
+    private static void Project(in Projection p, float* x, float* y, int rows, bool accumulate, ref Step step)
     {
         FewRowKernel.Multiply(x, p.Weight, p.Bias, y, rows, p.Out, p.In, accumulate);
-        if (p.A is not null)
+        for (int g = 0; g < step.GroupCount; g++)
         {
-            FewRowKernel.Multiply(x, p.A, null, lowRank, rows, p.Rank, p.In);                        // (M, r)
-            FewRowKernel.Multiply(lowRank, p.B, null, y, rows, p.Out, p.Rank, accumulate: true, scale: p.Scale);
+            var part = p.LowRank[g];
+            if (part.A is null)
+            {
+                continue;
+            }
+            var group = step.Groups[g];
+            if (group.AllRows)
+            {
+                FewRowKernel.Multiply(x, part.A, null, step.LowRank, rows, part.Rank, p.In);                    // (M, r)
+                FewRowKernel.Multiply(step.LowRank, part.B, null, y, rows, p.Out, part.Rank, accumulate: true, scale: part.Scale);
+                continue;
+            }
+
+            int* members = step.GroupRows + group.Start;
+            for (int i = 0; i < group.Count; i++)
+            {
+                new ReadOnlySpan<float>(x + ((long)members[i] * p.In), p.In).CopyTo(new Span<float>(step.Gathered + ((long)i * p.In), p.In));
+            }
+            FewRowKernel.Multiply(step.Gathered, part.A, null, step.LowRank, group.Count, part.Rank, p.In);     // (m, r)
+            FewRowKernel.Multiply(step.LowRank, part.B, null, step.Delta, group.Count, p.Out, part.Rank);        // (m, out)
+            for (int i = 0; i < group.Count; i++)
+            {
+                float* target = y + ((long)members[i] * p.Out), delta = step.Delta + ((long)i * p.Out);
+                for (int j = 0; j < p.Out; j++)
+                {
+                    target[j] += part.Scale * delta[j];
+                }
+            }
         }
     }
 
@@ -354,23 +431,25 @@ internal static unsafe class DecodeStep
         mask.dtype == ScalarType.Bool && mask.device_type == DeviceType.CPU && mask.is_contiguous()
         && mask.shape is [var b, 1, 1, var s] && b == rows && s == span;
 
-    private static bool TryPlan(DecoderLayer layer, LoraAdapter? adapter, TransformerConfig config, bool recording, out LayerPlan plan, ref int maxRank)
+    private static bool TryPlan(DecoderLayer layer, LoraAdapter[] adapters, TransformerConfig config, bool recording, out LayerPlan plan, Span<LowRankPart> lowRank, ref int maxRank)
     {
         plan = default;
         var attention = layer.self_attn;
         var mlp = layer.mlp;
+        int q = config.NumAttentionHeads * config.HeadDim, kv = config.NumKeyValueHeads * config.HeadDim;
+        int count = adapters.Length;
         if (!TryNorm(layer.input_layernorm, config.HiddenSize, recording, out plan.InputNorm)
             || !TryNorm(layer.post_attention_layernorm, config.HiddenSize, recording, out plan.PostNorm)
             || (attention.q_norm is { } qNorm && !TryNorm(qNorm, config.HeadDim, recording, out plan.QueryNorm))
             || (attention.k_norm is { } kNorm && !TryNorm(kNorm, config.HeadDim, recording, out plan.KeyNorm))
             || (attention.q_norm is null) != (attention.k_norm is null)
-            || !TryProjection(attention.q_proj, adapter, recording, config.HiddenSize, config.NumAttentionHeads * config.HeadDim, out plan.Q, ref maxRank)
-            || !TryProjection(attention.k_proj, adapter, recording, config.HiddenSize, config.NumKeyValueHeads * config.HeadDim, out plan.K, ref maxRank)
-            || !TryProjection(attention.v_proj, adapter, recording, config.HiddenSize, config.NumKeyValueHeads * config.HeadDim, out plan.V, ref maxRank)
-            || !TryProjection(attention.o_proj, adapter, recording, config.NumAttentionHeads * config.HeadDim, config.HiddenSize, out plan.O, ref maxRank)
-            || !TryProjection(mlp.gate_proj, adapter, recording, config.HiddenSize, config.IntermediateSize, out plan.Gate, ref maxRank)
-            || !TryProjection(mlp.up_proj, adapter, recording, config.HiddenSize, config.IntermediateSize, out plan.Up, ref maxRank)
-            || !TryProjection(mlp.down_proj, adapter, recording, config.IntermediateSize, config.HiddenSize, out plan.Down, ref maxRank))
+            || !TryProjection(attention.q_proj, adapters, recording, config.HiddenSize, q, out plan.Q, lowRank.Slice(0 * count, count), ref maxRank)
+            || !TryProjection(attention.k_proj, adapters, recording, config.HiddenSize, kv, out plan.K, lowRank.Slice(1 * count, count), ref maxRank)
+            || !TryProjection(attention.v_proj, adapters, recording, config.HiddenSize, kv, out plan.V, lowRank.Slice(2 * count, count), ref maxRank)
+            || !TryProjection(attention.o_proj, adapters, recording, q, config.HiddenSize, out plan.O, lowRank.Slice(3 * count, count), ref maxRank)
+            || !TryProjection(mlp.gate_proj, adapters, recording, config.HiddenSize, config.IntermediateSize, out plan.Gate, lowRank.Slice(4 * count, count), ref maxRank)
+            || !TryProjection(mlp.up_proj, adapters, recording, config.HiddenSize, config.IntermediateSize, out plan.Up, lowRank.Slice(5 * count, count), ref maxRank)
+            || !TryProjection(mlp.down_proj, adapters, recording, config.IntermediateSize, config.HiddenSize, out plan.Down, lowRank.Slice(6 * count, count), ref maxRank))
         {
             return false;
         }
@@ -391,10 +470,11 @@ internal static unsafe class DecodeStep
     }
 
     /// <summary>
-    /// The operands of <paramref name="linear"/> and of <paramref name="adapter"/>'s update for it; false when any is not a
-    /// contiguous float32 CPU tensor of the expected shape, or, while autograd is <paramref name="recording"/>, needs a gradient.
+    /// The operands of <paramref name="linear"/> and of each adapter's update for it (into <paramref name="lowRank"/>, one
+    /// per adapter, A null where the adapter does not target the module); false when any is not a contiguous float32 CPU
+    /// tensor of the expected shape, or, while autograd is <paramref name="recording"/>, needs a gradient.
     /// </summary>
-    private static bool TryProjection(LoraLinear linear, LoraAdapter? adapter, bool recording, long inFeatures, long outFeatures, out Projection p, ref int maxRank)
+    private static bool TryProjection(LoraLinear linear, LoraAdapter[] adapters, bool recording, long inFeatures, long outFeatures, out Projection p, Span<LowRankPart> lowRank, ref int maxRank)
     {
         p = default;
         var weight = linear.Weight;
@@ -408,29 +488,51 @@ internal static unsafe class DecodeStep
         p.Bias = linear.Bias is null ? null : TensorMemory.Floats(linear.Bias);
         p.Out = (int)outFeatures;
         p.In = (int)inFeatures;
-        if (adapter is not null && adapter.TryGetWeights(linear.ModulePath, out var a, out var b))
+        for (int g = 0; g < adapters.Length; g++)
         {
+            lowRank[g] = default;
+            if (!adapters[g].TryGetWeights(linear.ModulePath, out var a, out var b))
+            {
+                continue;
+            }
             if (!TensorMemory.IsReadable(a) || !TensorMemory.IsReadable(b) || (recording && (a.requires_grad || b.requires_grad))
                 || a.shape is not [var rank, var ak] || ak != inFeatures
                 || b.shape is not [var bn, var br] || bn != outFeatures || br != rank || rank < 1)
             {
                 return false;
             }
-            p.A = TensorMemory.Floats(a);
-            p.B = TensorMemory.Floats(b);
-            p.Rank = (int)rank;
-            p.Scale = (float)adapter.Scaling;
-            maxRank = Math.Max(maxRank, p.Rank);
+            lowRank[g] = new LowRankPart { A = TensorMemory.Floats(a), B = TensorMemory.Floats(b), Rank = (int)rank, Scale = (float)adapters[g].Scaling };
+            maxRank = Math.Max(maxRank, (int)rank);
         }
         return true;
     }
 
-    /// <summary>One projection's operands: W [Out, In], bias [Out] or null, and the adapter's A [Rank, In], B [Out, Rank] or null.</summary>
+    /// <summary>Projections per decoder layer: q, k, v, o, gate, up, down.</summary>
+    private const int ProjectionsPerLayer = 7;
+
+    /// <summary>One projection's operands: W [Out, In], bias [Out] or null, and each adapter group's update.</summary>
     private struct Projection
     {
-        public float* Weight, Bias, A, B;
-        public int Out, In, Rank;
+        public float* Weight, Bias;
+        public int Out, In;
+
+        /// <summary>One part per adapter group (the step's <see cref="Step.Groups"/>), set once every layer is planned.</summary>
+        public LowRankPart* LowRank;
+    }
+
+    /// <summary>An adapter's update for one projection: A [Rank, In], B [Out, Rank] and its scale; A null when it has none.</summary>
+    private struct LowRankPart
+    {
+        public float* A, B;
+        public int Rank;
         public float Scale;
+    }
+
+    /// <summary>The rows that use one adapter: <see cref="Step.GroupRows"/>[Start .. Start + Count].</summary>
+    private struct AdapterGroup
+    {
+        public int Start, Count;
+        public bool AllRows;
     }
 
     /// <summary>One layer's operands (the norms' gains and the seven projections).</summary>
@@ -462,7 +564,10 @@ internal static unsafe class DecodeStep
         public float* Hidden, Cos, Sin;
         public int AngleRows;
         public byte* Mask;
-        public float* Normed, Queries, Keys, Values, Attended, Gate, Up, LowRank, Scores;
+        public float* Normed, Queries, Keys, Values, Attended, Gate, Up, LowRank, Scores, Gathered, Delta;
+        public AdapterGroup* Groups;
+        public int GroupCount;
+        public int* GroupRows;
         private void* _block;
 
         public void Allocate(in Shape s, int maxRank)
@@ -479,6 +584,8 @@ internal static unsafe class DecodeStep
                 rows * s.Intermediate,                                             // Up
                 rows * Math.Max(1, maxRank),                                       // LowRank
                 (long)s.Threads * (s.Heads / s.KvHeads) * s.Span,                  // Scores, one block per thread
+                rows * Math.Max(Math.Max(s.Hidden, s.Intermediate), s.Heads * s.Dim), // Gathered: one adapter group's inputs
+                rows * Math.Max(Math.Max(s.Hidden, s.Intermediate), s.Heads * s.Dim), // Delta: its updates
             ];
             // Each buffer starts on a 64-byte line.
             long total = sizes.Sum(Lines);
@@ -499,6 +606,8 @@ internal static unsafe class DecodeStep
             Up = buffers[6];
             LowRank = buffers[7];
             Scores = buffers[8];
+            Gathered = buffers[9];
+            Delta = buffers[10];
         }
 
         /// <summary>Floats of <paramref name="size"/> rounded up to whole 64-byte lines.</summary>

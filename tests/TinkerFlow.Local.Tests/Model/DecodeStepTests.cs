@@ -181,8 +181,47 @@ public sealed class DecodeStepTests
         return (results[0], results[1], steps);
     }
 
+    [Fact]
+    public void DecodeStep_WithAnAdapterPerRow_MatchesTheLibtorchRouting_AndARowIsTheSameAloneOrBatched()
+    {
+        using var model = TinyModels.Build(TinyModels.Qwen3());
+        // The decoder layers' projections only: lm_head's per-row updates are libtorch's (LoraRouting.AddDeltas), whose
+        // sums for a row alone and in a group differ in the last bits.
+        using var first = LoraAdapter.Create(model, new LoraAdapterOptions { Rank = 4, Alpha = 8, Seed = 3, TargetModules = LoraAdapterOptions.Targets(true, true, false) });
+        using var second = LoraAdapter.Create(model, new LoraAdapterOptions { Rank = 8, Alpha = 8, Seed = 4, TargetModules = ["q_proj", "v_proj", "down_proj"] });
+        RandomizeB(model, first);
+        RandomizeB(model, second);
+        using var noGrad = torch.no_grad();
+        int[][] prompts = [[3, 9, 27, 4], [8, 1], [40, 41, 42, 43, 44, 45], [7, 7, 7]];
+        LoraAdapter?[] adapters = [first, null, second, first];
+
+        var managedBatch = DecodeSlots(model, prompts, managed: true, adapters);
+        var libtorchBatch = DecodeSlots(model, prompts, managed: false, adapters);
+        var aloneFirst = DecodeSlots(model, [prompts[0]], managed: true, [first]);
+        var aloneSecond = DecodeSlots(model, [prompts[2]], managed: true, [second]);
+        var baseRows = DecodeSlots(model, prompts, managed: true, new LoraAdapter?[prompts.Length]);
+
+        for (int t = 0; t < managedBatch.Count; t++)
+        {
+            Assert.True(TinyModels.MaxAbsDiff(managedBatch[t], libtorchBatch[t]) < Tolerance, $"step {t}");
+            using var row0 = managedBatch[t].narrow(0, 0, 1);
+            using var row2 = managedBatch[t].narrow(0, 2, 1);
+            Assert.True(TinyModels.MaxAbsDiff(row0, aloneFirst[t]) == 0, $"step {t}: row 0 batched differs from row 0 alone");
+            Assert.True(TinyModels.MaxAbsDiff(row2, aloneSecond[t]) == 0, $"step {t}: row 2 batched differs from row 2 alone by {TinyModels.MaxAbsDiff(row2, aloneSecond[t])}");
+        }
+        using (var adapted = managedBatch[0].narrow(0, 2, 1))
+        using (var plain = baseRows[0].narrow(0, 2, 1))
+        {
+            Assert.True(TinyModels.MaxAbsDiff(adapted, plain) > 1e-3, "the second adapter changes its row");
+        }
+        foreach (var list in new[] { managedBatch, libtorchBatch, aloneFirst, aloneSecond, baseRows })
+        {
+            DisposeAll(list, []);
+        }
+    }
+
     /// <summary>Each prompt prefilled alone, its cache copied into a slot, then 4 decode steps of every row together: logits per step. [R, V]</summary>
-    private static List<Tensor> DecodeSlots(CausalLm model, int[][] prompts, bool managed)
+    private static List<Tensor> DecodeSlots(CausalLm model, int[][] prompts, bool managed, LoraAdapter?[]? adapters = null)
     {
         model.model.ManagedDecode = managed;
         long before = model.model.ManagedDecodeSteps;
@@ -198,16 +237,16 @@ public sealed class DecodeStepTests
             last[i] = prompts[i][^1];
         }
 
-        using var routing = LoraRouting.Create(new LoraAdapter?[prompts.Length], torch.CPU);
+        using var routing = LoraRouting.Create(adapters ?? new LoraAdapter?[prompts.Length], torch.CPU);
         var outputs = new List<Tensor>();
         for (int t = 0; t < 4; t++)
         {
             using var scope = torch.NewDisposeScope();
-            var ids = torch.tensor(last.Select((token, row) => (token + (7 * t) + row) % 50).ToArray(), [prompts.Length, 1]);
+            var ids = torch.tensor(last.Select(token => (token + (7 * t)) % 50).ToArray(), [prompts.Length, 1]);
             var (positions, mask) = slots.BeginStep();
             var hidden = model.model.ForwardRows(ids, positions.unsqueeze(1), mask, slots, routing);   // (R, 1, C)
             slots.EndStep();
-            outputs.Add(model.lm_head.forward(hidden).view(prompts.Length, -1).MoveToOuterDisposeScope()); // (R, V)
+            outputs.Add(model.lm_head.forward(hidden, null, routing).view(prompts.Length, -1).MoveToOuterDisposeScope()); // (R, V)
         }
         Assert.Equal(managed ? 4 : 0, model.model.ManagedDecodeSteps - before);
         model.model.ManagedDecode = true;
