@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using TinkerFlow.Local.Engine;
 using TinkerFlow.Local.Lora;
 using TorchSharp;
@@ -317,13 +318,16 @@ internal static unsafe class DecodeStep
 
     /// <summary>
     /// Thread <paramref name="thread"/> of <paramref name="threads"/>: every threads-th (row, K/V head) pair, attending its
-    /// G query heads over the row's allowed columns with softmax(q·kᵀ/√D)·v; each pair reads its keys and values once.
+    /// G query heads over the row's allowed columns with softmax(q·kᵀ/√D)·v. Scores are taken 8 keys at a time (eight
+    /// dot products summed in one horizontal-add tree instead of eight lane sums); the same code runs for a row whatever
+    /// rows share the step.
     /// </summary>
     private static void Attend(AttentionArgs* a, int thread, int threads)
     {
         int groups = a->Heads / a->KvHeads, span = a->Span, dim = a->Dim;
         float* scores = a->Scores + ((long)thread * groups * span);
         int pairs = a->Rows * a->KvHeads;
+        bool eightKeys = Avx.IsSupported && Fma.IsSupported && dim % Vector256<float>.Count == 0;
         for (int pair = thread; pair < pairs; pair += threads)
         {
             int row = pair / a->KvHeads, kvHead = pair % a->KvHeads;
@@ -334,52 +338,39 @@ internal static unsafe class DecodeStep
             float* queries = a->Queries + (firstHead * dim);
             float* output = a->Output + (firstHead * dim);
 
-            for (int s = 0; s < span; s++)
+            // The row's own columns end after its last allowed one: the columns past it exist only because a longer row
+            // shares the step, and leaving them out keeps the row's sums in the same order as when it runs alone.
+            int length = span;
+            while (allowed is not null && length > 1 && allowed[length - 1] == 0)
             {
-                if (allowed is not null && allowed[s] == 0)
-                {
-                    continue;
-                }
-                float* key = keys + ((long)s * dim);
-                for (int j = 0; j < groups; j++)
-                {
-                    scores[((long)j * span) + s] = Dot(queries + ((long)j * dim), key, dim) * a->Scale;
-                }
+                length--;
             }
 
             for (int j = 0; j < groups; j++)
             {
+                float* query = queries + ((long)j * dim);
                 float* weights = scores + ((long)j * span);
-                float max = float.NegativeInfinity;
-                for (int s = 0; s < span; s++)
+                int s = 0;
+                if (eightKeys)
                 {
-                    if (allowed is null || allowed[s] != 0)
+                    for (; s + 8 <= length; s += 8)
                     {
-                        max = MathF.Max(max, weights[s]);
+                        EightScores(query, keys + ((long)s * dim), dim, weights + s);
                     }
                 }
-                float sum = 0;
-                for (int s = 0; s < span; s++)
+                for (; s < length; s++)
                 {
-                    if (allowed is null || allowed[s] != 0)
-                    {
-                        weights[s] = MathF.Exp(weights[s] - max);
-                        sum += weights[s];
-                    }
+                    weights[s] = Dot(query, keys + ((long)s * dim), dim);
                 }
-                float inverse = 1f / sum;
-                for (int s = 0; s < span; s++)
-                {
-                    weights[s] *= inverse;
-                }
+                Softmax(weights, length, allowed, a->Scale);
                 new Span<float>(output + ((long)j * dim), dim).Clear();
             }
 
-            for (int s = 0; s < span; s++)
+            for (int s = 0; s < length; s++)
             {
                 if (allowed is not null && allowed[s] == 0)
                 {
-                    continue;
+                    continue;                                                          // its value may be uninitialised
                 }
                 float* value = values + ((long)s * dim);
                 for (int j = 0; j < groups; j++)
@@ -387,6 +378,72 @@ internal static unsafe class DecodeStep
                     AddScaled(output + ((long)j * dim), value, scores[((long)j * span) + s], dim);
                 }
             }
+        }
+    }
+
+    /// <summary>The dot products of <paramref name="query"/> with 8 consecutive keys of <paramref name="dim"/> (a multiple of 8) into result[0..8].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void EightScores(float* query, float* key, int dim, float* result)
+    {
+        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+        for (int d = 0; d < dim; d += Vector256<float>.Count)
+        {
+            var q = Vector256.Load(query + d);
+            s0 = Fma.MultiplyAdd(q, Vector256.Load(key + d), s0);
+            s1 = Fma.MultiplyAdd(q, Vector256.Load(key + dim + d), s1);
+            s2 = Fma.MultiplyAdd(q, Vector256.Load(key + (2 * dim) + d), s2);
+            s3 = Fma.MultiplyAdd(q, Vector256.Load(key + (3 * dim) + d), s3);
+            s4 = Fma.MultiplyAdd(q, Vector256.Load(key + (4 * dim) + d), s4);
+            s5 = Fma.MultiplyAdd(q, Vector256.Load(key + (5 * dim) + d), s5);
+            s6 = Fma.MultiplyAdd(q, Vector256.Load(key + (6 * dim) + d), s6);
+            s7 = Fma.MultiplyAdd(q, Vector256.Load(key + (7 * dim) + d), s7);
+        }
+        // [k0 01, k0 23, k1 01, k1 23 | k0 45, k0 67, k1 45, k1 67], then [k0..k3 0123 | k0..k3 4567], then the halves added.
+        var low = Avx.HorizontalAdd(Avx.HorizontalAdd(s0, s1), Avx.HorizontalAdd(s2, s3));
+        var high = Avx.HorizontalAdd(Avx.HorizontalAdd(s4, s5), Avx.HorizontalAdd(s6, s7));
+        (Avx.Permute2x128(low, high, 0x20) + Avx.Permute2x128(low, high, 0x31)).Store(result);
+    }
+
+    /// <summary>
+    /// weights ← softmax(scale · weights) over the allowed columns; a column the mask forbids gets weight 0 (its score is
+    /// replaced before the exponential, so a score computed from an uninitialised key never reaches a sum).
+    /// </summary>
+    private static void Softmax(float* weights, int span, byte* allowed, float scale)
+    {
+        const float Forbidden = -1e30f;                                                // e^(Forbidden − max) underflows to 0
+        float max = Forbidden;
+        for (int s = 0; s < span; s++)
+        {
+            float w = allowed is null || allowed[s] != 0 ? weights[s] * scale : Forbidden;
+            weights[s] = w;
+            max = MathF.Max(max, w);
+        }
+
+        var vectorMax = Vector256.Create(max);
+        var sums = Vector256<float>.Zero;
+        int i = 0;
+        for (; i + Vector256<float>.Count <= span; i += Vector256<float>.Count)
+        {
+            var e = Vector256.Exp(Vector256.Load(weights + i) - vectorMax);
+            e.Store(weights + i);
+            sums += e;
+        }
+        float sum = Vector256.Sum(sums);
+        for (; i < span; i++)
+        {
+            weights[i] = MathF.Exp(weights[i] - max);
+            sum += weights[i];
+        }
+
+        var inverse = Vector256.Create(1f / sum);
+        i = 0;
+        for (; i + Vector256<float>.Count <= span; i += Vector256<float>.Count)
+        {
+            (Vector256.Load(weights + i) * inverse).Store(weights + i);
+        }
+        for (; i < span; i++)
+        {
+            weights[i] *= inverse[0];
         }
     }
 
