@@ -53,10 +53,11 @@ internal sealed class BatchedSamplingSpeedupFigure : IQuickFigure
         context.Log($"speedup {speedup:0.00}x (best-of-runs ratio {bestCase:0.00}x; target >= {Target}x); while measuring the {cpuUsed}");
         if (speedup < Target && !context.Smoke)
         {
-            context.Log("below target. A batched step should cost little more than a one-row step (both read every weight once), so look at "
-                + "what scales with num_samples inside a step: Attention.RepeatKv materialises the grouped-query K/V of the whole cache "
-                + "(expand + reshape copies [N, H, S, D] per layer per step), TransformerModel.forward rebuilds the [N, 1, 1, S] mask and positions, "
-                + "KvCache.AppendValid concatenates the validity mask, and TokenSelector.Select softmaxes/multinomials [N, V]; "
+            context.Log("below target. A one-row step reads every weight once (bound by memory bandwidth) while a num_samples-row step "
+                + "multiplies every weight by all its rows (bound by compute: FewRowKernel's block kernel runs near the fp32 GEMM peak), "
+                + "so once a step has no fixed overhead left (DecodeStep) the ratio tends to num_samples x (read time of the weights) / "
+                + "(compute time of the products), about 5 for this model on 2 cores (engine-notes, \"A decode step in one managed pass\"); "
+                + "inside a batched step look at DecodeStep's attention and LoRA updates and TokenSelector over [N, V]; "
                 + "plus this process's share of the 2 shared cores (line above)");
         }
 

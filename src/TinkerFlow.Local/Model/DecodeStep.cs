@@ -21,9 +21,10 @@ namespace TinkerFlow.Local.Model;
 /// about 10 ms of a 46 ms token (engine-notes, "A decode step in one managed pass").</para>
 /// <para>It computes what <see cref="DecoderLayer.forward"/> computes, in another order of float32 sums (differences of
 /// about 1e-6 relative). Every row is computed alone (its own dot products, its own attention), in the same order
-/// whatever else shares the step, so a row's numbers do not depend on the batch. Where anything does not fit (autograd,
-/// another dtype, a view, a packed prefill, more rows) <see cref="TryRun"/> declines
-/// before touching anything and the caller runs the layers through libtorch.</para>
+/// whatever else shares the step, so a row's numbers do not depend on the batch. Rows may use different adapters (a
+/// <see cref="LoraRouting"/>): each adapter's rows form a group whose update is added to those rows only. Where anything
+/// does not fit (autograd, another dtype, a view, a packed prefill, more rows) <see cref="TryRun"/> declines before
+/// touching anything and the caller runs the layers through libtorch.</para>
 /// </remarks>
 internal static unsafe class DecodeStep
 {
