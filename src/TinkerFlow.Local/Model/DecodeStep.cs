@@ -87,7 +87,7 @@ internal static unsafe class DecodeStep
         int maxRank = 0;
         for (int l = 0; l < plans.Length; l++)
         {
-            if (!TryPlan(layers[l], adapters, config, recording, out plans[l], lowRank.AsSpan(l * ProjectionsPerLayer * adapters.Length), ref maxRank))
+            if (!TryPlan(layers[l], adapters, config, recording, out plans[l], lowRank, l * ProjectionsPerLayer * adapters.Length, ref maxRank))
             {
                 return false;
             }
@@ -126,24 +126,14 @@ internal static unsafe class DecodeStep
                     groupRows[next++] = r;
                 }
             }
-            groups[g] = new AdapterGroup { Start = start, Count = next - start, AllRows = next - start == rows };
+            groups[g] = new AdapterGroup { Start = start, Count = next - start };
         }
 
         fixed (LowRankPart* parts = lowRank)
         fixed (AdapterGroup* groupPointer = groups)
         fixed (int* rowPointer = groupRows)
         {
-            for (int l = 0; l < plans.Length; l++)
-            {
-                var layerParts = parts + ((long)l * ProjectionsPerLayer * groups.Length);
-                plans[l].Q.LowRank = layerParts;
-                plans[l].K.LowRank = layerParts + groups.Length;
-                plans[l].V.LowRank = layerParts + (2 * groups.Length);
-                plans[l].O.LowRank = layerParts + (3 * groups.Length);
-                plans[l].Gate.LowRank = layerParts + (4 * groups.Length);
-                plans[l].Up.LowRank = layerParts + (5 * groups.Length);
-                plans[l].Down.LowRank = layerParts + (6 * groups.Length);
-            }
+            step.Parts = parts;
             step.Groups = groupPointer;
             step.GroupCount = groups.Length;
             step.GroupRows = rowPointer;
@@ -267,13 +257,13 @@ internal static unsafe class DecodeStep
         FewRowKernel.Multiply(x, p.Weight, p.Bias, y, rows, p.Out, p.In, accumulate);
         for (int g = 0; g < step.GroupCount; g++)
         {
-            var part = p.LowRank[g];
+            var part = step.Parts[p.FirstPart + g];
             if (part.A is null)
             {
                 continue;
             }
             var group = step.Groups[g];
-            if (group.AllRows)
+            if (group.Count == rows)
             {
                 FewRowKernel.Multiply(x, part.A, null, step.LowRank, rows, part.Rank, p.In);                    // (M, r)
                 FewRowKernel.Multiply(step.LowRank, part.B, null, y, rows, p.Out, part.Rank, accumulate: true, scale: part.Scale);
@@ -489,7 +479,11 @@ internal static unsafe class DecodeStep
         mask.dtype == ScalarType.Bool && mask.device_type == DeviceType.CPU && mask.is_contiguous()
         && mask.shape is [var b, 1, 1, var s] && b == rows && s == span;
 
-    private static bool TryPlan(DecoderLayer layer, LoraAdapter[] adapters, TransformerConfig config, bool recording, out LayerPlan plan, Span<LowRankPart> lowRank, ref int maxRank)
+    /// <summary>
+    /// One layer's operands; each projection's adapter parts go to <paramref name="lowRank"/> from
+    /// <paramref name="first"/> on (the 7 projections in order, one part per adapter each).
+    /// </summary>
+    private static bool TryPlan(DecoderLayer layer, LoraAdapter[] adapters, TransformerConfig config, bool recording, out LayerPlan plan, LowRankPart[] lowRank, int first, ref int maxRank)
     {
         plan = default;
         var attention = layer.self_attn;
@@ -501,13 +495,13 @@ internal static unsafe class DecodeStep
             || (attention.q_norm is { } qNorm && !TryNorm(qNorm, config.HeadDim, recording, out plan.QueryNorm))
             || (attention.k_norm is { } kNorm && !TryNorm(kNorm, config.HeadDim, recording, out plan.KeyNorm))
             || (attention.q_norm is null) != (attention.k_norm is null)
-            || !TryProjection(attention.q_proj, adapters, recording, config.HiddenSize, q, out plan.Q, lowRank.Slice(0 * count, count), ref maxRank)
-            || !TryProjection(attention.k_proj, adapters, recording, config.HiddenSize, kv, out plan.K, lowRank.Slice(1 * count, count), ref maxRank)
-            || !TryProjection(attention.v_proj, adapters, recording, config.HiddenSize, kv, out plan.V, lowRank.Slice(2 * count, count), ref maxRank)
-            || !TryProjection(attention.o_proj, adapters, recording, q, config.HiddenSize, out plan.O, lowRank.Slice(3 * count, count), ref maxRank)
-            || !TryProjection(mlp.gate_proj, adapters, recording, config.HiddenSize, config.IntermediateSize, out plan.Gate, lowRank.Slice(4 * count, count), ref maxRank)
-            || !TryProjection(mlp.up_proj, adapters, recording, config.HiddenSize, config.IntermediateSize, out plan.Up, lowRank.Slice(5 * count, count), ref maxRank)
-            || !TryProjection(mlp.down_proj, adapters, recording, config.IntermediateSize, config.HiddenSize, out plan.Down, lowRank.Slice(6 * count, count), ref maxRank))
+            || !TryProjection(attention.q_proj, adapters, recording, config.HiddenSize, q, out plan.Q, lowRank, first + (0 * count), ref maxRank)
+            || !TryProjection(attention.k_proj, adapters, recording, config.HiddenSize, kv, out plan.K, lowRank, first + (1 * count), ref maxRank)
+            || !TryProjection(attention.v_proj, adapters, recording, config.HiddenSize, kv, out plan.V, lowRank, first + (2 * count), ref maxRank)
+            || !TryProjection(attention.o_proj, adapters, recording, q, config.HiddenSize, out plan.O, lowRank, first + (3 * count), ref maxRank)
+            || !TryProjection(mlp.gate_proj, adapters, recording, config.HiddenSize, config.IntermediateSize, out plan.Gate, lowRank, first + (4 * count), ref maxRank)
+            || !TryProjection(mlp.up_proj, adapters, recording, config.HiddenSize, config.IntermediateSize, out plan.Up, lowRank, first + (5 * count), ref maxRank)
+            || !TryProjection(mlp.down_proj, adapters, recording, config.IntermediateSize, config.HiddenSize, out plan.Down, lowRank, first + (6 * count), ref maxRank))
         {
             return false;
         }
@@ -528,11 +522,11 @@ internal static unsafe class DecodeStep
     }
 
     /// <summary>
-    /// The operands of <paramref name="linear"/> and of each adapter's update for it (into <paramref name="lowRank"/>, one
-    /// per adapter, A null where the adapter does not target the module); false when any is not a contiguous float32 CPU
+    /// The operands of <paramref name="linear"/> and of each adapter's update for it (into <paramref name="lowRank"/> from
+    /// <paramref name="first"/> on, one per adapter, A null where the adapter does not target the module); false when any is not a contiguous float32 CPU
     /// tensor of the expected shape, or, while autograd is <paramref name="recording"/>, needs a gradient.
     /// </summary>
-    private static bool TryProjection(LoraLinear linear, LoraAdapter[] adapters, bool recording, long inFeatures, long outFeatures, out Projection p, Span<LowRankPart> lowRank, ref int maxRank)
+    private static bool TryProjection(LoraLinear linear, LoraAdapter[] adapters, bool recording, long inFeatures, long outFeatures, out Projection p, LowRankPart[] lowRank, int first, ref int maxRank)
     {
         p = default;
         var weight = linear.Weight;
@@ -546,9 +540,10 @@ internal static unsafe class DecodeStep
         p.Bias = linear.Bias is null ? null : TensorMemory.Floats(linear.Bias);
         p.Out = (int)outFeatures;
         p.In = (int)inFeatures;
+        p.FirstPart = first;
         for (int g = 0; g < adapters.Length; g++)
         {
-            lowRank[g] = default;
+            lowRank[first + g] = default;
             if (!adapters[g].TryGetWeights(linear.ModulePath, out var a, out var b))
             {
                 continue;
@@ -559,7 +554,7 @@ internal static unsafe class DecodeStep
             {
                 return false;
             }
-            lowRank[g] = new LowRankPart { A = TensorMemory.Floats(a), B = TensorMemory.Floats(b), Rank = (int)rank, Scale = (float)adapters[g].Scaling };
+            lowRank[first + g] = new LowRankPart { A = TensorMemory.Floats(a), B = TensorMemory.Floats(b), Rank = (int)rank, Scale = (float)adapters[g].Scaling };
             maxRank = Math.Max(maxRank, (int)rank);
         }
         return true;
@@ -574,8 +569,8 @@ internal static unsafe class DecodeStep
         public float* Weight, Bias;
         public int Out, In;
 
-        /// <summary>One part per adapter group (the step's <see cref="Step.Groups"/>), set once every layer is planned.</summary>
-        public LowRankPart* LowRank;
+        /// <summary>Where this projection's parts start in <see cref="Step.Parts"/>: one per adapter group, in group order.</summary>
+        public int FirstPart;
     }
 
     /// <summary>An adapter's update for one projection: A [Rank, In], B [Out, Rank] and its scale; A null when it has none.</summary>
@@ -590,7 +585,6 @@ internal static unsafe class DecodeStep
     private struct AdapterGroup
     {
         public int Start, Count;
-        public bool AllRows;
     }
 
     /// <summary>One layer's operands (the norms' gains and the seven projections).</summary>
@@ -623,6 +617,7 @@ internal static unsafe class DecodeStep
         public int AngleRows;
         public byte* Mask;
         public float* Normed, Queries, Keys, Values, Attended, Gate, Up, LowRank, Scores, Gathered, Delta;
+        public LowRankPart* Parts;
         public AdapterGroup* Groups;
         public int GroupCount;
         public int* GroupRows;

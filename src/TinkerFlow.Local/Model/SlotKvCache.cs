@@ -192,7 +192,7 @@ internal sealed class SlotKvCache : IAttentionCache, IDisposable
     public long? InPlaceDecodeSpan(long rows, long kvHeads, long headDim)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return _writeIndex is not null && rows == Rows && _dtype == ScalarType.Float32 && _device.type == DeviceType.CPU
+        return _stepColumns is not null && rows == Rows && _dtype == ScalarType.Float32 && _device.type == DeviceType.CPU
             && kvHeads == _config.NumKeyValueHeads && headDim == _config.HeadDim
             ? _span
             : null;
